@@ -1,0 +1,94 @@
+"""Readers: local files in a dataset's original format in, arrays out.
+
+A reader never touches the network, the cache layout or the terminal. It is a function::
+
+    def read(request: ReadRequest, out: SplitWriter) -> dict[str, object]
+
+that reads the files of one split (``request.files`` maps a role such as ``"images"`` to a
+local path), asks ``out`` for arrays of the final shape and fills them (in chunks, so memory
+stays bounded), and returns extra facts for the manifest (class names found in the file,
+skipped members with reasons, ...). ``out`` is implemented by :mod:`imagesets.store`; readers
+only see this protocol, so the store knows no source format and the formats know no cache.
+
+Readers are found by format name through :data:`READERS`, a table of import paths, so that
+importing :mod:`imagesets` imports no reader.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import CatalogError
+
+__all__ = ["READERS", "ReadRequest", "Reader", "SplitWriter", "get_reader"]
+
+
+class SplitWriter(Protocol):
+    """Where a reader puts one split's arrays (implemented by the store)."""
+
+    def array(
+        self, name: str, shape: tuple[int, ...], dtype: npt.DTypeLike
+    ) -> np.ndarray[Any, Any]:
+        """A new writable array ``name`` of ``shape`` and ``dtype``, zero-filled, on disk."""
+        ...
+
+    def blob(self, name: str) -> BinaryIO:
+        """A new binary file ``name`` opened for writing (packed variable-size records)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What a reader is asked to read.
+
+    Attributes:
+        dataset: the catalog name, for error messages.
+        split: the split name (``"train"``, ``"test"``, ...).
+        files: role (``"images"``, ``"labels"``, ``"archive"``, ...) to a local, verified path.
+        options: the format options from the catalog entry.
+        progress: called with a count of items done since the last call; may be ignored.
+    """
+
+    dataset: str
+    split: str
+    files: Mapping[str, Path]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    progress: Callable[[int], None] = field(default=lambda n: None, compare=False, repr=False)
+
+    def file(self, role: str) -> Path:
+        """The path for ``role``; a clear error if the catalog entry does not give it."""
+        try:
+            return self.files[role]
+        except KeyError:
+            raise CatalogError(
+                f"dataset {self.dataset!r}, split {self.split!r}: the format needs a file with "
+                f"role {role!r}, the entry gives {sorted(self.files)}; fix the entry's split files"
+            ) from None
+
+
+Reader = Callable[[ReadRequest, SplitWriter], dict[str, Any]]
+
+#: format name -> "module:function"; imported on first use.
+READERS: dict[str, str] = {
+    "idx": "imagesets.formats.idx:read_split",
+}
+
+
+def get_reader(fmt: str) -> Reader:
+    """The reader function for format ``fmt`` (a :class:`CatalogError` if unknown)."""
+    try:
+        target = READERS[fmt]
+    except KeyError:
+        raise CatalogError(
+            f"unknown format {fmt!r}; known formats: {', '.join(sorted(READERS))}"
+        ) from None
+    module, _, func = target.partition(":")
+    reader: Reader = getattr(importlib.import_module(module), func)
+    return reader
