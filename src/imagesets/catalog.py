@@ -1,0 +1,420 @@
+"""The catalog: every dataset is an entry of plain data, never a class.
+
+An entry names the dataset's files (size, sha256, published md5, ordered mirror URLs), one or
+more *editions* (the same data in different packagings, such as CIFAR's python and binary
+archives; each edition has a format name and maps every split to its files by role), the
+splits with their counts, the image shape and the class names. Built-in entries
+(:mod:`imagesets._builtin`) are dictionaries parsed by the same code as a user's TOML entry in
+``$IMAGESETS_HOME/catalog/*.toml`` or a dict given to :func:`register`, so every malformed
+entry gets the same clear error naming its source and field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import CatalogError, UnknownDatasetError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "DatasetSpec",
+    "Edition",
+    "RemoteFile",
+    "SplitSpec",
+    "get",
+    "names",
+    "register",
+    "spec_from_dict",
+    "unregister",
+]
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One original file: where to get it and how to know it is the right one.
+
+    Attributes:
+        name: the original file name (kept in ``<root>/downloads/<dataset>/``).
+        size: exact size in bytes.
+        sha256: lowercase hex sha256 of the whole file, checked before the file is visible.
+        md5: the md5 the dataset's authors or torchvision publish (cross-check only).
+        urls: full URLs, tried in order after the user's mirrors.
+    """
+
+    name: str
+    size: int
+    sha256: str
+    md5: str | None = None
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A split: its name, its number of examples, and whether it is fetched only on request."""
+
+    name: str
+    count: int
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One packaging of a dataset: a format, its files, and which files make each split.
+
+    ``splits`` maps a split name to ``{role: file name}`` (roles are the format's, such as
+    ``images`` and ``labels`` for IDX or ``archive`` for CIFAR). ``bundled`` editions ship
+    inside the package (the offline samples) and have no URLs.
+    """
+
+    name: str
+    format: str
+    files: tuple[RemoteFile, ...]
+    splits: Mapping[str, Mapping[str, str]]
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    bundled: bool = False
+    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def file(self, name: str) -> RemoteFile:
+        """The :class:`RemoteFile` called ``name``."""
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def files_for(self, split: str) -> dict[str, RemoteFile]:
+        """``{role: RemoteFile}`` for one split."""
+        return {role: self.file(fname) for role, fname in self.splits[split].items()}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A catalog entry. ``info`` of a loaded dataset is built from it.
+
+    Attributes:
+        name: the canonical name (``"mnist"``); ``aliases`` are other accepted names.
+        splits: the splits in their usual order, with counts.
+        image_shape: one image's shape, ``(28, 28)`` or ``(32, 32, 3)``; ``()`` if variable.
+        classes: class names, index = label value.
+        editions: alternative packagings; the first one present or reachable is used.
+        sample: a small bundled edition (offline default for the demo), or None.
+        label_names: further name lists, such as ``superclasses`` for CIFAR-100.
+        keras_labels: ``"flat"`` (``(N,)``, MNIST) or ``"column"`` (``(N, 1)``, CIFAR).
+        manual: instructions when the files need a manual download (login), else None.
+        source: where the entry came from (``"builtin"`` or a file path), for errors.
+    """
+
+    name: str
+    title: str
+    splits: tuple[SplitSpec, ...]
+    image_shape: tuple[int, ...]
+    classes: tuple[str, ...]
+    editions: tuple[Edition, ...]
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    homepage: str = ""
+    license: str = ""
+    citation: str = ""
+    sample: Edition | None = None
+    label_names: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    keras_labels: str = "flat"
+    manual: str | None = None
+    source: str = "builtin"
+
+    def split(self, name: str) -> SplitSpec:
+        """The :class:`SplitSpec` called ``name``; a clear error listing the splits if none."""
+        for s in self.splits:
+            if s.name == name:
+                return s
+        raise UnknownDatasetError(
+            f"dataset {self.name!r} has no split {name!r}; its splits are "
+            f"{', '.join(s.name for s in self.splits)}"
+        )
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """Split names in catalog order."""
+        return tuple(s.name for s in self.splits)
+
+    def all_files(self) -> tuple[RemoteFile, ...]:
+        """Every file of every edition, without repeats."""
+        seen: dict[str, RemoteFile] = {}
+        for ed in self.editions:
+            for f in ed.files:
+                seen.setdefault(f.name, f)
+        return tuple(seen.values())
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Fields:
+    """Typed access to one mapping of an entry, with errors naming the source and field."""
+
+    def __init__(self, data: Any, source: str, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise CatalogError(
+                f"catalog entry {source}: {where} must be a table/dict, found {type(data).__name__}"
+            )
+        self.data, self.source, self.where = data, source, where
+
+    def fail(self, key: str, expected: str, found: object) -> CatalogError:
+        return CatalogError(
+            f"catalog entry {self.source}: field {self.where}{key!r} must be {expected}, "
+            f"found {found!r}; fix the entry"
+        )
+
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = ..., what: str = ""
+    ) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(key, what or _kind_name(kind), "nothing (missing)")
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise self.fail(key, what or _kind_name(kind), value)
+        return value
+
+    def str_list(self, key: str, default: Any = ...) -> tuple[str, ...]:
+        value = self.get(key, (list, tuple), default, "a list of strings")
+        if not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "a list of strings", value)
+        return tuple(value)
+
+    def sub(self, key: str, default: Any = ...) -> _Fields:
+        return _Fields(self.get(key, Mapping, default, "a table"), self.source, f"{key}.")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(
+        {"str": "a string", "int": "an integer"}.get(k.__name__, k.__name__) for k in kinds
+    )
+
+
+def _parse_file(data: Any, source: str, where: str) -> RemoteFile:
+    f = _Fields(data, source, where)
+    name = f.get("name", str)
+    size = f.get("size", int)
+    sha = f.get("sha256", str).lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise f.fail("sha256", "64 hex digits (run `imagesets hash FILE`)", sha)
+    md5 = f.get("md5", str, None)
+    if size < 0:
+        raise f.fail("size", "a size in bytes >= 0", size)
+    return RemoteFile(name, size, sha, md5, f.str_list("urls", ()))
+
+
+def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) -> Edition:
+    f = _Fields(data, source, where)
+    files = tuple(
+        _parse_file(d, source, f"{where}files[{i}].")
+        for i, d in enumerate(f.get("files", list, what="a list of file tables"))
+    )
+    known = {x.name for x in files}
+    splits: dict[str, Mapping[str, str]] = {}
+    for split, roles in f.get("splits", Mapping, what="a table split -> {role: file}").items():
+        sf = _Fields(roles, source, f"{where}splits.{split}.")
+        if split not in split_names:
+            raise sf.fail("", f"one of the splits {sorted(split_names)}", split)
+        for role, fname in roles.items():
+            if fname not in known:
+                raise sf.fail(role, f"one of the edition's file names {sorted(known)}", fname)
+        splits[split] = MappingProxyType(dict(roles))
+    counts = {k: int(v) for k, v in f.get("counts", Mapping, {}).items()}
+    return Edition(
+        name=f.get("name", str, "default"),
+        format=f.get("format", str),
+        files=files,
+        splits=MappingProxyType(splits),
+        options=MappingProxyType(dict(f.get("options", Mapping, {}))),
+        bundled=f.get("bundled", bool, False),
+        counts=MappingProxyType(counts),
+    )
+
+
+def _shorthand_edition(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A one-edition entry may give ``format``, ``files`` and per-split ``files`` at top level."""
+    splits = data.get("splits", {})
+    return {
+        "name": "default",
+        "format": data.get("format"),
+        "files": data.get("files", []),
+        "options": data.get("options", {}),
+        "splits": {s: v.get("files", {}) for s, v in splits.items() if isinstance(v, Mapping)},
+    }
+
+
+def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSpec:
+    """Build a :class:`DatasetSpec` from plain data (a parsed TOML file or a dict).
+
+    Raises:
+        CatalogError: a missing or malformed field; the message names ``source`` and the field.
+    """
+    f = _Fields(data, source, "")
+    name = f.get("name", str).strip().lower()
+    split_table = f.sub("splits")
+    splits = tuple(
+        SplitSpec(
+            s,
+            _Fields(v, source, f"splits.{s}.").get("count", int),
+            _Fields(v, source, f"splits.{s}.").get("optional", bool, False),
+        )
+        for s, v in split_table.data.items()
+    )
+    split_names = {s.name for s in splits}
+    raw_editions = data["editions"] if "editions" in data else [_shorthand_edition(data)]
+    if not isinstance(raw_editions, list) or not raw_editions:
+        raise f.fail("editions", "a non-empty list of edition tables", raw_editions)
+    editions = tuple(
+        _parse_edition(e, source, f"editions[{i}].", split_names)
+        for i, e in enumerate(raw_editions)
+    )
+    sample = None
+    if "sample" in data:
+        sample = _parse_edition(
+            {"name": "sample", "bundled": True, **data["sample"]}, source, "sample.", split_names
+        )
+    names_table = f.sub("label_names", {})
+    extra = {k: names_table.str_list(k) for k in names_table.data}
+    keras = f.get("keras_labels", str, "flat")
+    if keras not in ("flat", "column"):
+        raise f.fail("keras_labels", "'flat' or 'column'", keras)
+    return DatasetSpec(
+        name=name,
+        title=f.get("title", str, name),
+        splits=splits,
+        image_shape=tuple(int(x) for x in f.get("image_shape", list, [])),
+        classes=f.str_list("classes", ()),
+        editions=editions,
+        aliases=tuple(a.lower() for a in f.str_list("aliases", ())),
+        description=f.get("description", str, ""),
+        homepage=f.get("homepage", str, ""),
+        license=f.get("license", str, ""),
+        citation=f.get("citation", str, ""),
+        sample=sample,
+        label_names=MappingProxyType(extra),
+        keras_labels=keras,
+        manual=f.get("manual", str, None),
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- registry
+
+_BUILTIN: dict[str, DatasetSpec] | None = None
+_USER: dict[str, DatasetSpec] = {}
+
+
+def _builtins() -> dict[str, DatasetSpec]:
+    global _BUILTIN
+    if _BUILTIN is None:
+        from ._builtin import ENTRIES
+
+        _BUILTIN = {}
+        for entry in ENTRIES:
+            _add(_BUILTIN, spec_from_dict(entry, "builtin"))
+    return _BUILTIN
+
+
+def _add(table: dict[str, DatasetSpec], spec: DatasetSpec) -> None:
+    for key in (spec.name, *spec.aliases):
+        table[key] = spec
+
+
+def register(spec: DatasetSpec | Mapping[str, Any]) -> DatasetSpec:
+    """Add a dataset to the catalog for this process (a :class:`DatasetSpec` or plain data).
+
+    Raises:
+        CatalogError: a malformed entry, or a name that a built-in dataset already uses.
+    """
+    if not isinstance(spec, DatasetSpec):
+        spec = spec_from_dict(spec, "register()")
+    for key in (spec.name, *spec.aliases):
+        if key in _builtins():
+            raise CatalogError(
+                f"catalog entry {spec.source}: name {key!r} is a built-in dataset; choose another"
+            )
+    _add(_USER, spec)
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a dataset added by :func:`register` (all its names); unknown names are ignored."""
+    spec = _USER.get(name.strip().lower())
+    if spec is not None:
+        for key in (spec.name, *spec.aliases):
+            _USER.pop(key, None)
+
+
+def _entry_files(root: Path | None) -> list[Path]:
+    if root is None:
+        return []
+    folder = root / "catalog"
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def _load_entry_file(path: Path) -> DatasetSpec:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"catalog entry {path}: not valid TOML ({exc}); fix the file") from None
+    return spec_from_dict(data, str(path))
+
+
+def _user_table(root: Path | None) -> dict[str, DatasetSpec]:
+    table = dict(_USER)
+    for path in _entry_files(root):
+        spec = _load_entry_file(path)
+        if spec.name in _builtins():
+            raise CatalogError(f"catalog entry {path}: name {spec.name!r} is a built-in dataset")
+        _add(table, spec)
+    return table
+
+
+def get(name: str, root: Path | None = None) -> DatasetSpec:
+    """The entry for ``name`` (or an alias), case-insensitive.
+
+    ``root`` is the cache root whose ``catalog/`` folder holds user entries (read only when
+    ``name`` is not built in).
+
+    Raises:
+        UnknownDatasetError: no such dataset; the message suggests the closest names.
+    """
+    key = name.strip().lower()
+    spec = _builtins().get(key)
+    if spec is not None:
+        return spec
+    table = _user_table(root)
+    if key in table:
+        return table[key]
+    every = sorted({*_builtins(), *table})
+    close = difflib.get_close_matches(key, every, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise UnknownDatasetError(
+        f"unknown dataset {name!r}; {hint}`imagesets list` shows all {len(all_specs(root))}"
+    )
+
+
+def all_specs(root: Path | None = None) -> list[DatasetSpec]:
+    """Every entry once (built-in first, then the user's), in catalog order."""
+    seen: dict[str, DatasetSpec] = {}
+    for spec in [*_builtins().values(), *_user_table(root).values()]:
+        seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def names(root: Path | None = None) -> list[str]:
+    """Canonical names of every dataset in the catalog."""
+    return [s.name for s in all_specs(root)]

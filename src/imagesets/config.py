@@ -1,0 +1,73 @@
+"""Where the cache lives and how the library may reach the network.
+
+The cache root is, in order: the ``root`` argument, ``$IMAGESETS_HOME``, the user cache
+directory (``~/.cache/imagesets`` on Linux). There is never a silent fallback to a temporary
+folder: an unusable root is a :class:`~imagesets.errors.CacheError` that says what to set.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import CacheError
+
+__all__ = ["cache_root", "is_offline", "user_mirrors"]
+
+HOME_ENV = "IMAGESETS_HOME"
+OFFLINE_ENV = "IMAGESETS_OFFLINE"
+MIRROR_ENV = "IMAGESETS_MIRROR"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def cache_root(root: str | os.PathLike[str] | None = None, *, create: bool = True) -> Path:
+    """The cache root folder, created if needed and checked to be writable.
+
+    Args:
+        root: an explicit folder; overrides ``$IMAGESETS_HOME`` and the user cache dir.
+        create: create the folder and check it is writable (``False`` only resolves it).
+
+    Raises:
+        CacheError: the folder cannot be created or written; the message says what to set.
+    """
+    path = Path(root) if root is not None else _default_root()
+    path = path.expanduser()
+    if create:
+        _check_writable(path)
+    return path
+
+
+def _default_root() -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("imagesets", appauthor=False))
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise CacheError(
+            f"cache folder {str(path)!r} is not usable ({exc.strerror or exc}); "
+            f"set {HOME_ENV} to a writable folder, or pass root=..."
+        ) from exc
+
+
+def is_offline() -> bool:
+    """True when ``$IMAGESETS_OFFLINE`` is set to 1/true/yes/on: never touch the network."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in _TRUE
+
+
+def user_mirrors() -> list[str]:
+    """Base URLs from ``$IMAGESETS_MIRROR`` (space-separated), tried before the catalog's.
+
+    A file ``F`` of dataset ``D`` is looked up at ``<base>/<D>/<F>``; ``file://`` bases work.
+    """
+    return [b.rstrip("/") for b in os.environ.get(MIRROR_ENV, "").split() if b]

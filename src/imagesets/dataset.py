@@ -1,0 +1,154 @@
+"""Dataset and Split: views over the memory-mapped arrays of the prepared cache.
+
+>>> ds = imagesets.load("mnist", sample=True)  # doctest: +SKIP
+>>> train = ds["train"]
+>>> len(train), train.images.shape, train.images.dtype  # doctest: +SKIP
+(1000, (1000, 28, 28), dtype('uint8'))
+>>> image, label = train[100]  # uint8 (28, 28) in 0..255, and the label 5
+>>> train.classes[label]  # doctest: +SKIP
+'5'
+
+Indexing with an int gives ``(image, label)``; a slice or an index array gives a new
+:class:`Split` over the selected rows (a view for slices, no copy of the data). With
+``normalize=True`` images come out float32 in [0, 1] (what ``x / 255.0`` gives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Dataset", "DatasetInfo", "Split"]
+
+Array = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset is: counts, shapes, class names, license, citation, where it lives."""
+
+    name: str
+    title: str
+    description: str
+    homepage: str
+    license: str
+    citation: str
+    classes: tuple[str, ...]
+    splits: Mapping[str, int]
+    image_shape: tuple[int, ...]
+    label_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    edition: str = ""
+    sample: bool = False
+    path: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (``imagesets info NAME --json``)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "homepage": self.homepage,
+            "license": self.license,
+            "citation": self.citation,
+            "classes": list(self.classes),
+            "splits": dict(self.splits),
+            "image_shape": list(self.image_shape),
+            "label_names": {k: list(v) for k, v in self.label_names.items()},
+            "edition": self.edition,
+            "sample": self.sample,
+            "path": str(self.path) if self.path else None,
+        }
+
+
+def _to_float(images: Array) -> Array:
+    out: Array = np.multiply(images, np.float32(1 / 255), dtype=np.float32)
+    return out
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: images, labels and any extra per-example arrays.
+
+    Attributes:
+        name: ``"train"``, ``"test"``, ...
+        arrays: every per-example array by name: ``images`` (uint8, ``(N, H, W)`` or
+            ``(N, H, W, C)``, 0-255), ``labels`` (``(N,)``, integers in ``0..len(classes)-1``)
+            and extras such as ``coarse_labels``; read-only memory maps of the cache.
+        classes: class names, index = label value.
+        normalize: images come out float32 in [0, 1] instead of uint8 in 0..255.
+        manifest: the prepared split's manifest (sources, skipped files, ...).
+    """
+
+    name: str
+    arrays: Mapping[str, Array]
+    classes: tuple[str, ...]
+    normalize: bool = False
+    manifest: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    label_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    @property
+    def images(self) -> Array:
+        """The images: uint8 0..255 memory-mapped, or float32 in [0, 1] if ``normalize``."""
+        raw = self.arrays["images"]
+        return _to_float(raw) if self.normalize else raw
+
+    @property
+    def labels(self) -> Array:
+        """The labels, ``(N,)``, integer class indices (the source's dtype: uint8 for MNIST)."""
+        labels: Array = self.arrays["labels"]
+        return labels
+
+    def __len__(self) -> int:
+        return int(self.arrays["labels"].shape[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        """``split[i]`` -> ``(image, label)``; a slice or index array -> a sub-:class:`Split`."""
+        if isinstance(index, (int, np.integer)):
+            image = self.arrays["images"][index]
+            return (_to_float(image) if self.normalize else image), self.labels[index]
+        return replace(self, arrays={k: v[index] for k, v in self.arrays.items()})
+
+    def __iter__(self) -> Iterator[tuple[Array, Any]]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def class_name(self, label: int) -> str:
+        """The name of class ``label`` (the number itself when there are no names)."""
+        return self.classes[int(label)] if self.classes else str(int(label))
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}={v.dtype}{list(v.shape)}" for k, v in self.arrays.items())
+        return f"Split({self.name!r}, {shapes}, {len(self.classes)} classes)"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded dataset: ``info`` and its splits by name (``ds["train"]``, ``ds.train``)."""
+
+    info: DatasetInfo
+    splits: Mapping[str, Split]
+
+    def __getitem__(self, split: str) -> Split:
+        try:
+            return self.splits[split]
+        except KeyError:
+            raise KeyError(
+                f"{self.info.name} has no split {split!r} loaded; it has {sorted(self.splits)}"
+            ) from None
+
+    def __getattr__(self, name: str) -> Split:
+        splits = self.__dict__.get("splits", {})
+        if name in splits:
+            return splits[name]  # type: ignore[no-any-return]
+        raise AttributeError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.splits)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}: {len(v)}" for k, v in self.splits.items())
+        return f"Dataset({self.info.name!r}, {{{parts}}}, {len(self.info.classes)} classes)"

@@ -1,0 +1,441 @@
+"""Bytes from mirrors to the cache, verified before they become visible.
+
+For each file: the user's mirrors (``$IMAGESETS_MIRROR``) are tried first, then the catalog's
+URLs in order. A download streams into ``<name>.part`` beside the target, resumes an existing
+part with an HTTP ``Range`` request (starting over when the server ignores it), retries
+transient failures with backoff, checks the size and then the sha256, and only then renames the
+part into place (atomic on one filesystem). A per-file lock makes concurrent processes fetch
+once. This module knows no formats and no prepared cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+from filelock import FileLock
+
+from .catalog import RemoteFile
+from .config import is_offline, user_mirrors
+from .errors import FetchError, OfflineError, VerificationError
+
+__all__ = [
+    "ImportResult",
+    "candidate_urls",
+    "ensure_files",
+    "fetch_file",
+    "import_files",
+    "sha256_file",
+]
+
+log = logging.getLogger("imagesets")
+
+CHUNK = 1 << 20
+TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+RETRIES = 2  # extra attempts per URL for transient failures
+BACKOFF = 0.25  # seconds, doubled per attempt
+USER_AGENT = "imagesets (+https://github.com/imagesets/imagesets)"
+
+
+class _Transient(Exception):
+    """A failure worth retrying on the same URL (connection drop, 5xx, timeout)."""
+
+
+class _Fatal(Exception):
+    """A failure that moves on to the next URL at once (4xx, wrong bytes)."""
+
+    def __init__(self, reason: str, verification: bool = False) -> None:
+        super().__init__(reason)
+        self.verification = verification
+
+
+def candidate_urls(dataset: str, rf: RemoteFile) -> list[str]:
+    """The URLs tried for ``rf``, in order: user mirrors, then the catalog's URLs."""
+    quoted = urllib.parse.quote(rf.name)
+    return [f"{base}/{dataset}/{quoted}" for base in user_mirrors()] + list(rf.urls)
+
+
+def _progress_bar(rf: RemoteFile, initial: int, show: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=rf.size,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=rf.name,
+        file=sys.stderr,
+        leave=False,
+        disable=not (show and sys.stderr.isatty()),
+    )
+
+
+def sha256_file(path: Path, *, progress: bool = False, desc: str | None = None) -> str:
+    """Hex sha256 of a whole file, read in 1 MiB chunks (a progress bar when asked)."""
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    bar = _progress_bar(RemoteFile(desc or path.name, size, "0" * 64), 0, progress)
+    with path.open("rb") as fh, bar:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- one URL
+
+
+def _http_stream(session: requests.Session, url: str, start: int) -> tuple[Iterator[bytes], int]:
+    """Open ``url`` from byte ``start``; returns the chunks and the offset they begin at."""
+    headers = {"Range": f"bytes={start}-"} if start else {}
+    try:
+        resp = session.get(url, stream=True, timeout=TIMEOUT, headers=headers)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _Transient(f"connection failed: {type(exc).__name__}") from exc
+    if resp.status_code == 416 and start:  # the part is already whole
+        resp.close()
+        return iter(()), start
+    if resp.status_code >= 500 or resp.status_code == 429:
+        resp.close()
+        raise _Transient(f"HTTP {resp.status_code} {resp.reason}")
+    if resp.status_code >= 400:
+        resp.close()
+        raise _Fatal(f"HTTP {resp.status_code} {resp.reason}")
+    offset = start if resp.status_code == 206 and _range_start(resp) == start else 0
+    return _chunks(resp), offset
+
+
+def _range_start(resp: requests.Response) -> int | None:
+    value = resp.headers.get("Content-Range", "")  # "bytes 100-199/200"
+    with contextlib.suppress(ValueError, IndexError):
+        return int(value.split()[1].split("-")[0])
+    return None
+
+
+def _chunks(resp: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from resp.iter_content(CHUNK)
+    except (
+        requests.ConnectionError,
+        requests.exceptions.ChunkedEncodingError,
+        requests.Timeout,
+    ) as exc:
+        raise _Transient(f"connection dropped mid-file: {type(exc).__name__}") from exc
+    finally:
+        resp.close()
+
+
+def _file_stream(url: str, start: int) -> tuple[Iterator[bytes], int]:
+    path = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path))
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise _Fatal(f"cannot open local file: {exc.strerror or exc}") from exc
+    fh.seek(start)
+    return _file_chunks(fh), start
+
+
+def _file_chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    with fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def _sniff(part: Path) -> str:
+    with part.open("rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return " (the server sent an HTML page, not the file)"
+    return ""
+
+
+def _download_once(
+    session: requests.Session, url: str, rf: RemoteFile, part: Path, show: bool
+) -> None:
+    """One attempt: resume or start ``part`` from ``url``, then verify it (size, sha256)."""
+    start = part.stat().st_size if part.exists() else 0
+    if start > rf.size:
+        part.unlink()
+        start = 0
+    if url.startswith("file:"):
+        chunks, offset = _file_stream(url, start)
+    else:
+        chunks, offset = _http_stream(session, url, start)
+    digest = hashlib.sha256()
+    if offset:
+        with part.open("rb") as fh:
+            while block := fh.read(CHUNK):
+                digest.update(block)
+    written = offset
+    with part.open("r+b" if offset else "wb") as out, _progress_bar(rf, offset, show) as bar:
+        out.seek(offset)
+        out.truncate()
+        for chunk in chunks:
+            written += len(chunk)
+            if written > rf.size:
+                raise _Fatal(f"size: expected {rf.size} bytes, the server sent more", True)
+            out.write(chunk)
+            digest.update(chunk)
+            bar.update(len(chunk))
+        out.flush()
+        os.fsync(out.fileno())
+    _verify(rf, part, written, digest.hexdigest())
+
+
+def _verify(rf: RemoteFile, part: Path, size: int, sha: str) -> None:
+    if size != rf.size:
+        reason = f"size: expected {rf.size} bytes, found {size}{_sniff(part)}"
+        part.unlink()
+        raise _Fatal(reason, True)
+    if sha != rf.sha256:
+        part.unlink()
+        raise _Fatal(f"sha256: expected {rf.sha256}, found {sha}", True)
+
+
+def _try_url(
+    session: requests.Session, url: str, rf: RemoteFile, part: Path, show: bool, retries: int
+) -> None:
+    for attempt in range(retries + 1):
+        try:
+            _download_once(session, url, rf, part, show)
+            return
+        except _Transient as exc:
+            if attempt == retries:
+                raise _Fatal(f"{exc} (after {retries + 1} attempts)") from exc
+            delay = BACKOFF * 2**attempt
+            log.warning("%s: %s; retrying in %.2g s (resuming)", url, exc, delay)
+            time.sleep(delay)
+
+
+# --------------------------------------------------------------------------- one file
+
+
+@dataclass
+class _Failures:
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    all_verification: bool = True
+
+    def add(self, url: str, exc: _Fatal) -> None:
+        self.rows.append((url, str(exc)))
+        self.all_verification &= exc.verification
+
+
+def fetch_file(
+    dataset: str,
+    rf: RemoteFile,
+    folder: Path,
+    *,
+    progress: bool = True,
+    retries: int = RETRIES,
+    session: requests.Session | None = None,
+) -> Path:
+    """Make ``folder/rf.name`` present and verified, downloading it if needed.
+
+    Concurrent callers (threads or processes) serialise on a per-file lock; the file is never
+    visible until its size and sha256 match ``rf``.
+
+    Raises:
+        OfflineError: ``$IMAGESETS_OFFLINE`` is set and the file is missing.
+        VerificationError: every URL gave wrong bytes (names each URL, expected and found).
+        FetchError: every URL failed; lists each URL and why.
+    """
+    dest = folder / rf.name
+    if dest.is_file() and dest.stat().st_size == rf.size:
+        return dest
+    if is_offline():
+        raise _offline_error(dataset, [rf], folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / f".{rf.name}.lock")):
+        if dest.is_file() and dest.stat().st_size == rf.size:
+            return dest  # another process fetched it while we waited
+        _fetch_locked(dataset, rf, dest, progress, retries, session or _session())
+    return dest
+
+
+def _session() -> requests.Session:
+    s = requests.Session()
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+def _fetch_locked(
+    dataset: str,
+    rf: RemoteFile,
+    dest: Path,
+    progress: bool,
+    retries: int,
+    session: requests.Session,
+) -> None:
+    part = dest.with_name(dest.name + ".part")
+    urls = candidate_urls(dataset, rf)
+    failures = _Failures()
+    for url in urls:
+        try:
+            _try_url(session, url, rf, part, progress, retries)
+        except _Fatal as exc:
+            log.warning("%s: %s", url, exc)
+            failures.add(url, exc)
+            continue
+        part.replace(dest)
+        log.info("fetched %s from %s", rf.name, url)
+        return
+    raise _all_failed(dataset, rf, failures)
+
+
+def _all_failed(dataset: str, rf: RemoteFile, failures: _Failures) -> FetchError:
+    lines = "\n".join(f"  - {url}: {why}" for url, why in failures.rows) or "  (no URL known)"
+    todo = (
+        f"what to do: set IMAGESETS_MIRROR to a mirror that has it, or download it by hand, "
+        f"check it with `imagesets hash FILE`, and run `imagesets import {dataset} FILE`"
+    )
+    msg = (
+        f"could not fetch {rf.name} of {dataset} ({rf.size} bytes, sha256 {rf.sha256}) "
+        f"from any of {len(failures.rows)} URLs:\n{lines}\n{todo}"
+    )
+    if failures.rows and failures.all_verification:
+        return VerificationError(msg.replace("could not fetch", "wrong bytes for", 1))
+    return FetchError(msg)
+
+
+def _offline_error(dataset: str, missing: Sequence[RemoteFile], folder: Path) -> OfflineError:
+    rows = "\n".join(f"  - {f.name} ({f.size} bytes, sha256 {f.sha256})" for f in missing)
+    return OfflineError(
+        f"IMAGESETS_OFFLINE is set and {len(missing)} file(s) of {dataset} are not in the cache "
+        f"({folder}):\n{rows}\nwhat to do: copy them from a connected machine and run "
+        f"`imagesets import {dataset} PATH...`, or unset IMAGESETS_OFFLINE"
+    )
+
+
+def ensure_files(
+    dataset: str, files: Sequence[RemoteFile], folder: Path, *, progress: bool = True
+) -> dict[str, Path]:
+    """Fetch every file of ``files`` into ``folder``; ``{name: path}`` of verified files.
+
+    In offline mode the error lists every missing file at once.
+    """
+    missing = [f for f in files if not _present(folder / f.name, f)]
+    if missing and is_offline():
+        raise _offline_error(dataset, missing, folder)
+    session = _session() if missing else None
+    return {
+        f.name: fetch_file(dataset, f, folder, progress=progress, session=session) for f in files
+    }
+
+
+def _present(path: Path, rf: RemoteFile) -> bool:
+    return path.is_file() and path.stat().st_size == rf.size
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportResult:
+    """What ``import_files`` did: names imported, names already there, paths not matched."""
+
+    imported: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    unmatched: list[Path] = field(default_factory=list)
+
+
+def _walk(paths: Sequence[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.is_file())
+        elif p.is_file():
+            yield p
+        else:
+            raise FetchError(f"import: {p} is neither a file nor a folder; check the path")
+
+
+def import_files(
+    dataset: str,
+    files: Sequence[RemoteFile],
+    paths: Sequence[Path],
+    folder: Path,
+    *,
+    progress: bool = True,
+) -> ImportResult:
+    """Verify user-supplied files against the catalog and copy them into the cache.
+
+    A file matches a catalog file by size and sha256 (its name may differ). A file that has a
+    catalog file's name but other bytes is an error; files that match nothing are reported.
+
+    Raises:
+        VerificationError: a file named like a catalog file has the wrong size or sha256.
+    """
+    by_size: dict[int, list[RemoteFile]] = {}
+    for f in files:
+        by_size.setdefault(f.size, []).append(f)
+    names = {f.name: f for f in files}
+    result, bad = ImportResult(), []
+    for path in _walk(paths):
+        match = _match(path, by_size.get(path.stat().st_size, []), progress)
+        if match is None:
+            if path.name in names:
+                bad.append(_mismatch(path, names[path.name]))
+            result.unmatched.append(path)
+            continue
+        _import_one(path, match, folder, result)
+    if bad:
+        raise VerificationError(
+            f"import into {dataset}: " + "; ".join(bad) + "; these files were not imported "
+            "(what to do: fetch them again from the official source)"
+        )
+    return result
+
+
+def _match(path: Path, candidates: list[RemoteFile], progress: bool) -> RemoteFile | None:
+    if not candidates:
+        return None
+    sha = sha256_file(path, progress=progress)
+    return next((c for c in candidates if c.sha256 == sha), None)
+
+
+def _mismatch(path: Path, rf: RemoteFile) -> str:
+    size = path.stat().st_size
+    if size != rf.size:
+        return f"{path}: size: expected {rf.size} bytes, found {size}"
+    return f"{path}: sha256: expected {rf.sha256}, found {sha256_file(path)}"
+
+
+def _import_one(path: Path, rf: RemoteFile, folder: Path, result: ImportResult) -> None:
+    dest = folder / rf.name
+    if _present(dest, rf):
+        result.already.append(rf.name)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / f".{rf.name}.lock")):
+        part = dest.with_name(dest.name + ".part")
+        _verified_copy(path, part, rf)
+        part.replace(dest)
+    result.imported.append(rf.name)
+
+
+def _verified_copy(src: Path, part: Path, rf: RemoteFile) -> None:
+    digest = hashlib.sha256()
+    with src.open("rb") as fh, part.open("wb") as out:
+        while chunk := fh.read(CHUNK):
+            out.write(chunk)
+            digest.update(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    _verify_or_raise(rf, part, digest.hexdigest(), str(src))
+
+
+def _verify_or_raise(rf: RemoteFile, part: Path, sha: str, origin: str) -> None:
+    try:
+        _verify(rf, part, part.stat().st_size, sha)
+    except _Fatal as exc:
+        raise VerificationError(f"{origin} changed while it was imported: {exc}") from None

@@ -1,0 +1,206 @@
+"""IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST, QMNIST...), gzip-compressed or plain.
+
+Layout (big-endian): two zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16,
+0x0C int32, 0x0D float32, 0x0E float64), the number of dimensions, then one uint32 per
+dimension, then the data in C order. Every field is validated; the data are decompressed
+straight into the output array (no intermediate copy), using ``isal`` when installed
+(``pip install 'imagesets[fast]'``, about 2x faster than zlib).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+import numpy as np
+
+from ..errors import FormatError
+from . import ReadRequest, SplitWriter
+
+__all__ = ["IdxHeader", "read_array", "read_header", "read_split"]
+
+#: IDX type code -> numpy dtype (big-endian where it matters).
+TYPE_CODES: dict[int, np.dtype[Any]] = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 22
+_MAX_NDIM = 8
+
+
+@dataclass(frozen=True)
+class IdxHeader:
+    """A parsed IDX header: ``dtype`` of the items, ``shape`` of the array, ``size`` in bytes."""
+
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of data that follow the header."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    @property
+    def header_size(self) -> int:
+        """Bytes of the header itself: 4 + 4 per dimension."""
+        return 4 + 4 * len(self.shape)
+
+
+def _open_gzip(path: Path) -> IO[bytes]:
+    try:
+        from isal import igzip
+    except ImportError:
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return cast(IO[bytes], igzip.open(path, "rb"))  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    """Open ``path`` for reading, decompressing transparently if it is gzip."""
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == _GZIP_MAGIC
+    fh = _open_gzip(path) if compressed else path.open("rb")
+    try:
+        yield fh
+    except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(
+            f"IDX file {path}: the gzip stream is corrupt or cut short ({exc}); "
+            "delete it and download it again (`imagesets verify NAME` finds such files)"
+        ) from exc
+    finally:
+        fh.close()
+
+
+def _read_exact(fh: IO[bytes], n: int, path: Path, field: str) -> bytes:
+    data = fh.read(n)
+    if len(data) != n:
+        raise FormatError(
+            f"IDX file {path}: truncated in the {field}: expected {n} bytes, found {len(data)}"
+        )
+    return data
+
+
+def _parse_header(fh: IO[bytes], path: Path) -> IdxHeader:
+    magic = _read_exact(fh, 4, path, "magic number")
+    if magic[:2] != b"\0\0":
+        raise FormatError(
+            f"IDX file {path}: bad magic number: expected two zero bytes then type and ndim, "
+            f"found {magic.hex()} (is this an IDX file, or an HTML page saved under its name?)"
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in TYPE_CODES:
+        raise FormatError(
+            f"IDX file {path}: unknown type code: expected one of "
+            f"{', '.join(hex(c) for c in TYPE_CODES)}, found {code:#04x}"
+        )
+    if not 1 <= ndim <= _MAX_NDIM:
+        raise FormatError(
+            f"IDX file {path}: number of dimensions: expected 1 to {_MAX_NDIM}, found {ndim}"
+        )
+    raw = _read_exact(fh, 4 * ndim, path, "dimensions")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4"))
+    return IdxHeader(TYPE_CODES[code], shape)
+
+
+def read_header(path: str | Path) -> IdxHeader:
+    """Parse only the header of an IDX file (gzip or plain).
+
+    Raises:
+        FormatError: bad magic, unknown type code, impossible dimensions or truncation.
+    """
+    path = Path(path)
+    with _open(path) as fh:
+        return _parse_header(fh, path)
+
+
+def _fill(fh: IO[bytes], out: np.ndarray[Any, Any], path: Path, header: IdxHeader) -> None:
+    """Decompress the body straight into ``out`` (C-contiguous), chunk by chunk."""
+    view = memoryview(out.reshape(-1).view(np.uint8).data)
+    done = 0
+    while done < header.nbytes:
+        got = fh.readinto(view[done : done + _CHUNK])  # type: ignore[attr-defined]
+        if not got:
+            raise FormatError(
+                f"IDX file {path}: truncated data: header says {header.shape} "
+                f"({header.nbytes} bytes), found {done} bytes; delete the file and fetch it again"
+            )
+        done += got
+    if fh.read(1):
+        raise FormatError(
+            f"IDX file {path}: longer than its header says ({header.shape}, {header.nbytes} "
+            "bytes of data); the file is not what it claims to be"
+        )
+
+
+def read_array(path: str | Path, out: np.ndarray[Any, Any] | None = None) -> np.ndarray[Any, Any]:
+    """Read a whole IDX file into a native-endian array of the header's shape.
+
+    Args:
+        path: an IDX file, gzip-compressed or plain.
+        out: an optional C-contiguous array of the right shape and dtype to fill in place.
+
+    Returns:
+        the array, e.g. uint8 ``(60000, 28, 28)`` for MNIST train images, values 0-255.
+
+    Raises:
+        FormatError: any header field wrong, the data truncated or too long, or bad gzip.
+    """
+    path = Path(path)
+    with _open(path) as fh:
+        header = _parse_header(fh, path)
+        if out is None:
+            out = np.empty(header.shape, dtype=header.dtype)
+        elif out.shape != header.shape:
+            raise FormatError(
+                f"IDX file {path}: shape: expected {out.shape}, found {header.shape} in the header"
+            )
+        _fill(fh, out, path, header)
+    return out.astype(out.dtype.newbyteorder("="), copy=False)
+
+
+def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Read one split of an IDX dataset: roles ``images`` and ``labels``.
+
+    Writes ``images`` (the images file's dtype and shape, e.g. uint8 ``(N, 28, 28)``) and
+    ``labels`` (``(N,)``, the labels file's dtype, uint8 for MNIST).
+
+    Raises:
+        FormatError: a bad file, labels not 1-D, or image and label counts that differ.
+    """
+    images_path, labels_path = request.file("images"), request.file("labels")
+    img_h, lab_h = read_header(images_path), read_header(labels_path)
+    if len(lab_h.shape) != 1 or len(img_h.shape) < 2:
+        raise FormatError(
+            f"IDX files of {request.dataset} {request.split}: expected images with 2+ dimensions "
+            f"and 1-D labels, found images {img_h.shape} in {images_path.name} and labels "
+            f"{lab_h.shape} in {labels_path.name}"
+        )
+    if img_h.shape[0] != lab_h.shape[0]:
+        raise FormatError(
+            f"IDX files of {request.dataset} {request.split}: {images_path.name} holds "
+            f"{img_h.shape[0]} images but {labels_path.name} holds {lab_h.shape[0]} labels"
+        )
+    for role, header, path in (("images", img_h, images_path), ("labels", lab_h, labels_path)):
+        arr = out.array(role, header.shape, header.dtype.newbyteorder("="))
+        _read_into(path, arr, header)
+        request.progress(header.shape[0] if role == "images" else 0)
+    return {}
+
+
+def _read_into(path: Path, arr: np.ndarray[Any, Any], header: IdxHeader) -> None:
+    if header.dtype.itemsize == 1:
+        read_array(path, arr)  # native layout already: decompress straight into place
+    else:
+        arr[...] = read_array(path)

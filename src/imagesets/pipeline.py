@@ -1,0 +1,302 @@
+"""The only orchestrator: catalog entry -> verified files -> reader -> prepared split.
+
+``ensure_split`` is the whole story of a load: a fresh prepared split is opened as it is; a
+missing or stale one is (re)built under a per-dataset lock from the first edition whose files
+are in the cache or can be fetched; a foreign one (written by another dataset or a newer
+imagesets) is reported with the command that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock
+
+from . import __version__, fetch, store
+from .catalog import DatasetSpec, Edition
+from .config import cache_root, is_offline
+from .errors import CacheError, FetchError, FormatError
+from .formats import ReadRequest, get_reader
+
+__all__ = ["SAMPLE", "Located", "downloads_dir", "ensure_split", "fetch_edition", "prepare_split"]
+
+log = logging.getLogger("imagesets")
+
+DEFAULT = "default"
+SAMPLE = "sample"
+
+
+def downloads_dir(root: Path, dataset: str) -> Path:
+    """``<root>/downloads/<dataset>``: verified original files (per dataset: names collide)."""
+    return root / "downloads" / dataset
+
+
+def bundled_dir(dataset: str) -> Path:
+    """The package folder holding the bundled sample files of ``dataset``."""
+    return Path(str(resources.files("imagesets") / "data" / "samples" / dataset))
+
+
+@dataclass(frozen=True)
+class Located:
+    """A prepared split ready to open: its folder and its manifest."""
+
+    path: Path
+    manifest: Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------- freshness
+
+
+def _expected_sources(edition: Edition, split: str) -> dict[str, dict[str, Any]]:
+    return {
+        role: {"name": f.name, "sha256": f.sha256, "size": f.size}
+        for role, f in edition.files_for(split).items()
+    }
+
+
+def _edition_named(spec: DatasetSpec, variant: str, name: str) -> Edition | None:
+    if variant == SAMPLE:
+        return spec.sample
+    return next((e for e in spec.editions if e.name == name), None)
+
+
+def _rebuild_hint(spec: DatasetSpec, variant: str) -> str:
+    flag = " --sample" if variant == SAMPLE else ""
+    return f"`imagesets clean {spec.name}{flag} && imagesets prepare {spec.name}{flag}`"
+
+
+def is_fresh(spec: DatasetSpec, split: str, variant: str, manifest: Mapping[str, Any]) -> bool:
+    """True when ``manifest`` describes this split as the current catalog and code make it.
+
+    Raises:
+        CacheError: the folder holds another dataset, or was written by a newer imagesets.
+    """
+    version = manifest.get("format_version")
+    if manifest.get("dataset") != spec.name or manifest.get("split") != split:
+        raise CacheError(
+            f"prepared cache for {spec.name} {split} holds {manifest.get('dataset')!r} "
+            f"{manifest.get('split')!r} instead (a foreign cache); rebuild it with "
+            f"{_rebuild_hint(spec, variant)}"
+        )
+    if not isinstance(version, int) or version > store.FORMAT_VERSION:
+        raise CacheError(
+            f"prepared cache for {spec.name} {split} has format version {version!r}, this "
+            f"imagesets reads {store.FORMAT_VERSION}; upgrade imagesets or rebuild with "
+            f"{_rebuild_hint(spec, variant)}"
+        )
+    edition = _edition_named(spec, variant, str(manifest.get("edition")))
+    return (
+        version == store.FORMAT_VERSION
+        and edition is not None
+        and split in edition.splits
+        and manifest.get("sources") == _expected_sources(edition, split)
+    )
+
+
+def locate(spec: DatasetSpec, split: str, root: Path, variant: str) -> Located | None:
+    """The prepared split if it is there and fresh, else None (stale ones are logged)."""
+    path = store.split_dir(root, spec.name, variant, split)
+    manifest = store.read_manifest(path)
+    if manifest is None:
+        return None
+    if is_fresh(spec, split, variant, manifest):
+        return Located(path, manifest)
+    log.info("prepared %s %s at %s is stale; rebuilding", spec.name, split, path)
+    return None
+
+
+# --------------------------------------------------------------------------- editions
+
+
+def _present(folder: Path, edition: Edition, split: str) -> bool:
+    return all(
+        (folder / f.name).is_file() and (folder / f.name).stat().st_size == f.size
+        for f in edition.files_for(split).values()
+    )
+
+
+def fetch_edition(
+    spec: DatasetSpec, splits: Sequence[str], root: Path, *, progress: bool = True
+) -> tuple[Edition, dict[str, Path]]:
+    """Files of the first edition that covers ``splits``: present in the cache, else fetched.
+
+    Returns the edition and ``{file name: local path}``.
+
+    Raises:
+        FetchError: no edition could be fetched (every edition's error is included).
+    """
+    folder = downloads_dir(root, spec.name)
+    editions = [e for e in spec.editions if all(s in e.splits for s in splits)]
+    if not editions:
+        raise FetchError(f"no edition of {spec.name} holds the splits {list(splits)}")
+    for ed in editions:
+        if all(_present(folder, ed, s) for s in splits):
+            return ed, {f.name: folder / f.name for s in splits for f in ed.files_for(s).values()}
+    if spec.manual:
+        raise _manual_error(spec, folder)
+    errors: list[str] = []
+    for ed in editions:
+        files = list({f.name: f for s in splits for f in ed.files_for(s).values()}.values())
+        try:
+            return ed, fetch.ensure_files(spec.name, files, folder, progress=progress)
+        except FetchError as exc:
+            if len(editions) == 1 or is_offline():
+                raise
+            errors.append(f"edition {ed.name}: {exc}")
+    raise FetchError(f"no edition of {spec.name} could be fetched:\n" + "\n".join(errors))
+
+
+def _manual_error(spec: DatasetSpec, folder: Path) -> FetchError:
+    from .errors import ManualDownloadError
+
+    rows = "\n".join(
+        f"  - {f.name} ({f.size} bytes, sha256 {f.sha256}" + (f", md5 {f.md5})" if f.md5 else ")")
+        for f in spec.all_files()
+    )
+    return ManualDownloadError(
+        f"{spec.name} cannot be downloaded automatically: {spec.manual}\nfiles:\n{rows}\n"
+        f"then run `imagesets import {spec.name} DIR` (they are verified and kept in {folder})"
+    )
+
+
+# --------------------------------------------------------------------------- building
+
+
+def ensure_split(
+    spec: DatasetSpec,
+    split: str,
+    *,
+    root: Path | None = None,
+    sample: bool = False,
+    progress: bool = True,
+) -> Located:
+    """The prepared split, building it first if it is missing or stale."""
+    spec.split(split)  # unknown split -> clear error
+    base = cache_root(root, create=False)
+    variant = SAMPLE if sample else DEFAULT
+    found = locate(spec, split, base, variant)
+    return found or prepare_split(spec, split, root=root, sample=sample, progress=progress)
+
+
+def prepare_split(
+    spec: DatasetSpec,
+    split: str,
+    *,
+    root: Path | None = None,
+    sample: bool = False,
+    progress: bool = True,
+    force: bool = False,
+) -> Located:
+    """Build one split into the store (under the dataset's lock), unless a fresh one exists."""
+    base = cache_root(root)
+    variant = SAMPLE if sample else DEFAULT
+    variant_dir = store.split_dir(base, spec.name, variant, split).parent
+    variant_dir.mkdir(parents=True, exist_ok=True)
+    with variant_lock(variant_dir):
+        store.remove_leftovers(variant_dir)
+        found = None if force else locate(spec, split, base, variant)
+        return found or _build(spec, split, base, variant, progress)
+
+
+def variant_lock(variant_dir: Path) -> AbstractContextManager[Any]:
+    return FileLock(str(variant_dir.parent / f".{variant_dir.name}.lock"))
+
+
+def _sources(
+    spec: DatasetSpec, split: str, root: Path, variant: str, progress: bool
+) -> tuple[Edition, dict[str, Path]]:
+    if variant == SAMPLE:
+        if spec.sample is None:
+            raise CacheError(f"{spec.name} has no bundled sample; load the full data instead")
+        folder = bundled_dir(spec.name)
+        return spec.sample, {f.name: folder / f.name for f in spec.sample.files}
+    return fetch_edition(spec, [split], root, progress=progress)
+
+
+def _build(spec: DatasetSpec, split: str, root: Path, variant: str, progress: bool) -> Located:
+    edition, paths = _sources(spec, split, root, variant, progress)
+    roles = {role: paths[f.name] for role, f in edition.files_for(split).items()}
+    target = store.split_dir(root, spec.name, variant, split)
+    started = time.perf_counter()
+    with store.SplitBuilder(target) as builder, _progress(spec, split, progress) as tick:
+        request = ReadRequest(spec.name, split, roles, edition.options, tick)
+        extras = get_reader(edition.format)(request, builder.writer)
+        _check_output(spec, split, edition, builder.writer.arrays)
+        manifest = _manifest(spec, split, variant, edition, extras)
+        located = Located(target, builder.commit(manifest))
+    log.info("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
+    return located
+
+
+def _manifest(
+    spec: DatasetSpec, split: str, variant: str, edition: Edition, extras: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "dataset": spec.name,
+        "split": split,
+        "variant": variant,
+        "edition": edition.name,
+        "format": edition.format,
+        "sources": _expected_sources(edition, split),
+        "classes": list(extras.get("classes", spec.classes)),
+        "imagesets_version": __version__,
+        **{k: v for k, v in extras.items() if k != "classes"},
+    }
+
+
+def _check_output(
+    spec: DatasetSpec, split: str, edition: Edition, arrays: Mapping[str, np.ndarray[Any, Any]]
+) -> None:
+    """Counts, image shape and label range against the catalog, before anything is visible."""
+    expected = edition.counts.get(split, spec.split(split).count)
+    where = f"{spec.name} {split} (edition {edition.name})"
+    for name, arr in arrays.items():
+        if (name == "images" or name.endswith("labels")) and arr.shape[0] != expected:
+            raise FormatError(f"{where}: {name} holds {arr.shape[0]} items, expected {expected}")
+    images = arrays.get("images")
+    if images is not None and spec.image_shape and images.shape[1:] != spec.image_shape:
+        raise FormatError(
+            f"{where}: one image has shape {images.shape[1:]}, expected {spec.image_shape}"
+        )
+    labels = arrays.get("labels")
+    if labels is not None and spec.classes and len(labels):
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= len(spec.classes):
+            raise FormatError(
+                f"{where}: labels range over {low}..{high}, expected 0..{len(spec.classes) - 1}"
+            )
+
+
+class _progress:
+    """A tqdm bar on stderr (only on a terminal), exposed as a ``tick(n)`` callable."""
+
+    def __init__(self, spec: DatasetSpec, split: str, show: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=None,
+            desc=f"prepare {spec.name} {split}",
+            unit="img",
+            file=sys.stderr,
+            leave=False,
+            disable=not (show and sys.stderr.isatty()),
+        )
+
+    def __enter__(self) -> Callable[[int], None]:
+        return self._tick
+
+    def _tick(self, n: int) -> None:
+        if n:
+            self.bar.update(n)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
