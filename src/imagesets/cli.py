@@ -1,0 +1,347 @@
+"""The ``imagesets`` command: ``main(argv) -> int``, errors as one clear line and exit code 1.
+
+Every command is a small function taking the parsed arguments; the table ``COMMANDS`` wires
+each to its argparse sub-parser. ``-v`` shows the traceback of an error; ``--json`` prints
+machine-readable output where it makes sense.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__, api, catalog, fetch
+from .errors import ImagesetsError
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from .config import cache_root
+
+    return cache_root(args.root, create=False)
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.quiet
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    specs = api.list_datasets(root=args.root)
+    if args.json:
+        _out(json.dumps([{"name": s.name, "title": s.title} for s in specs], indent=1))
+        return 0
+    width = max(len(s.name) for s in specs)
+    for s in specs:
+        counts = ", ".join(f"{sp.name} {sp.count:,}" for sp in s.splits)
+        shape = "x".join(map(str, s.image_shape)) or "various"
+        _out(f"{s.name:<{width}}  {shape:<8}  {len(s.classes):>4} classes  {counts}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    info = api.info(args.name, root=args.root)
+    spec = catalog.get(args.name, _root(args))
+    if args.skipped:
+        return _print_skipped(args)
+    if args.json:
+        data = info.as_dict()
+        data["files"] = [dataclasses.asdict(f) for f in spec.all_files()]
+        _out(json.dumps(data, indent=1))
+        return 0
+    _out(f"{info.name}: {info.title}")
+    for label, value in (("homepage", info.homepage), ("license", info.license)):
+        if value:
+            _out(f"  {label}: {value}")
+    _out("  splits: " + ", ".join(f"{k} {v:,}" for k, v in info.splits.items()))
+    _out(f"  image shape: {info.image_shape}, {len(info.classes)} classes")
+    _out("  classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(info.classes)))
+    for key, names in info.label_names.items():
+        _out(f"  {key}: " + ", ".join(names))
+    for f in spec.all_files():
+        _out(f"  file {f.name}: {f.size:,} bytes, sha256 {f.sha256}")
+    if info.citation:
+        _out(f"  cite: {info.citation}")
+    return 0
+
+
+def _print_skipped(args: argparse.Namespace) -> int:
+    ds = api.load(args.name, root=args.root, sample=args.sample, progress=_progress(args))
+    for name, split in ds.splits.items():
+        for row in split.manifest.get("skipped", []):
+            _out(f"{name}\t{row.get('path')}\t{row.get('reason')}")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    paths = api.download(args.name, args.split, root=args.root, progress=_progress(args))
+    for name, path in paths.items():
+        _out(f"{name}\t{path}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    done = api.prepare(
+        args.name,
+        args.split,
+        sample=args.sample,
+        force=args.force,
+        root=args.root,
+        progress=_progress(args),
+    )
+    for split, path in done.items():
+        _out(f"{split}\t{path}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    result = api.import_files(args.name, args.paths, root=args.root, progress=_progress(args))
+    for name in result.imported:
+        _out(f"imported {name}")
+    for name in result.already:
+        _out(f"already in the cache: {name}")
+    for path in result.unmatched:
+        _out(f"not a file of {args.name}: {path}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    rows = api.verify(args.name, root=args.root, progress=_progress(args))
+    for row in rows:
+        _out(f"{row.status:<8} {row.name}" + (f"  ({row.detail})" if row.detail else ""))
+    bad = [r for r in rows if r.status == "corrupt"]
+    if bad:
+        raise ImagesetsError(
+            f"{len(bad)} cached file(s) of {args.name} are corrupt; delete them "
+            f"({', '.join(str(r.path) for r in bad)}) and run `imagesets download {args.name}`"
+        )
+    return 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    from . import pipeline
+
+    spec = catalog.get(args.name, _root(args))
+    root = _root(args)
+    _out(f"downloads\t{pipeline.downloads_dir(root, spec.name)}")
+    _out(f"prepared\t{root / 'prepared' / spec.name}")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    for path in api.clean(args.name, downloads=args.downloads, root=args.root):
+        _out(f"removed {path}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from . import viz
+
+    ds = api.load(
+        args.name, [args.split], root=args.root, sample=args.sample, progress=_progress(args)
+    )
+    split = ds[args.split]
+    for key, arr in split.arrays.items():
+        _out(f"{args.split}_{key} shape : {tuple(arr.shape)}")
+    if not 0 <= args.index < len(split):
+        raise ImagesetsError(
+            f"--index {args.index} is out of range: {args.split} has "
+            f"{len(split)} examples (0..{len(split) - 1})"
+        )
+    image, label = split[args.index]
+    named = split.class_name(label)
+    suffix = f" ({named})" if named != str(int(label)) else ""
+    _out(f"{args.split} label [{args.index}] = {int(label)}{suffix}")
+    if args.out:
+        viz.scaled(image, args.scale).save(args.out)
+        _out(f"wrote {args.out}")
+    elif not args.quiet:
+        _out(viz.ascii_preview(image))
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from . import viz
+
+    ds = api.load(
+        args.name, [args.split], root=args.root, sample=args.sample, progress=_progress(args)
+    )
+    split = ds[args.split]
+    labels, names = split.labels, list(split.classes)
+    if args.by != "class":
+        key = {"superclass": "coarse_labels"}.get(args.by, args.by)
+        if key not in split.arrays or "superclasses" not in split.label_names:
+            raise ImagesetsError(f"{args.name} has no {args.by} labels; use --by class")
+        labels, names = split.arrays[key], list(split.label_names["superclasses"])
+    names = names or [str(i) for i in range(int(labels.max()) + 1)]
+    viz.grid(
+        split.arrays["images"], labels, names, per_class=args.per_class, scale=args.scale
+    ).save(args.out)
+    _out(f"wrote {args.out} ({len(names)} rows x {args.per_class})")
+    return 0
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    for p in args.files:
+        path = Path(p)
+        sha = fetch.sha256_file(path, progress=_progress(args))
+        md5 = _md5(path)
+        _out(
+            f'[[files]]\nname = "{path.name}"\nsize = {path.stat().st_size}\n'
+            f'sha256 = "{sha}"\nmd5 = "{md5}"\nurls = []\n'
+        )
+    return 0
+
+
+def _md5(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _name(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="dataset name (see `imagesets list`)")
+
+
+def _split_opts(p: argparse.ArgumentParser, many: bool) -> None:
+    if many:
+        p.add_argument("--split", action="append", help="a split (repeatable; default: all)")
+    else:
+        p.add_argument("--split", default="train", help="the split (default: train)")
+
+
+def _sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sample", action="store_true", help="the small bundled sample (offline)")
+
+
+def _setup_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+
+
+def _setup_info(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _sample(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--skipped", action="store_true", help="list files skipped at prepare")
+
+
+def _setup_download(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _split_opts(p, True)
+
+
+def _setup_prepare(p: argparse.ArgumentParser) -> None:
+    _setup_download(p)
+    _sample(p)
+    p.add_argument("--force", action="store_true", help="rebuild even if fresh")
+
+
+def _setup_import(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    p.add_argument("paths", nargs="+", help="files or folders holding the original files")
+
+
+def _setup_clean(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="dataset (default: every dataset)")
+    p.add_argument("--downloads", action="store_true", help="also remove the original files")
+
+
+def _setup_show(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _split_opts(p, False)
+    _sample(p)
+    p.add_argument("--index", type=int, default=100)
+    p.add_argument("--out", help="write the image, scaled up, as this PNG")
+    p.add_argument("--scale", type=int, default=8)
+
+
+def _setup_grid(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _split_opts(p, False)
+    _sample(p)
+    p.add_argument("--per-class", type=int, default=10)
+    p.add_argument("--by", default="class", help="class (default) or superclass")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--scale", type=int, default=2)
+
+
+def _setup_hash(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+")
+
+
+#: command -> (help, parser setup, handler)
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "list": ("list the datasets", _setup_list, cmd_list),
+    "info": ("facts about a dataset", _setup_info, cmd_info),
+    "download": ("fetch and verify the original files", _setup_download, cmd_download),
+    "prepare": ("download and prepare the arrays", _setup_prepare, cmd_prepare),
+    "import": ("verify local files and put them in the cache", _setup_import, cmd_import),
+    "verify": ("re-hash the cached original files", _name, cmd_verify),
+    "path": ("where a dataset lives in the cache", _name, cmd_path),
+    "clean": ("remove prepared arrays (and originals)", _setup_clean, cmd_clean),
+    "show": ("print one example's label and draw it", _setup_show, cmd_show),
+    "grid": ("a sprite of K images per class", _setup_grid, cmd_grid),
+    "hash": ("print catalog file entries for files", _setup_hash, cmd_hash),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of every command."""
+    parser = argparse.ArgumentParser(prog="imagesets", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"imagesets {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="tracebacks and logs")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    common.add_argument("--root", help="cache root (default: $IMAGESETS_HOME or user cache)")
+    subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, setup, handler) in COMMANDS.items():
+        sub = subs.add_parser(name, help=help_text, parents=[common])
+        setup(sub)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 success, 1 error, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="imagesets: %(message)s"
+    )
+    try:
+        return int(args.handler(args))
+    except (ImagesetsError, OSError) as exc:
+        if args.verbose:
+            traceback.print_exc()
+        sys.stderr.write(f"imagesets: error: {_message(exc)}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("imagesets: interrupted\n")
+        return 130
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, ImagesetsError) else f"{type(exc).__name__}: {text}"
