@@ -7,6 +7,7 @@ folder: an unusable root is a :class:`~imagesets.errors.CacheError` that says wh
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -40,9 +41,13 @@ def cache_root(root: str | os.PathLike[str] | None = None, *, create: bool = Tru
 
 
 def _default_root() -> Path:
-    env = os.environ.get(HOME_ENV)
+    return _resolve_default(os.environ.get(HOME_ENV) or None)
+
+
+@functools.lru_cache(maxsize=8)
+def _resolve_default(env: str | None) -> Path:
     if env:
-        return Path(env)
+        return Path(env).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("imagesets", appauthor=False))
