@@ -7,9 +7,9 @@ Layout::
 
 A split is built in a hidden temporary sibling folder and becomes visible by one ``rename``
 once every file is written and the manifest last, so a ``kill -9`` at any moment leaves either
-no prepared split or a complete one (``$IMAGESETS_DURABLE=1`` adds fsyncs for power loss). Arrays open memory-mapped (read-only, or
-copy-on-write for the keras-style API) with ``allow_pickle=False``. This module knows no source
-format and no network.
+no prepared split or a complete one (``$IMAGESETS_DURABLE=1`` adds fsyncs for power loss).
+Arrays open memory-mapped (read-only, or copy-on-write for the keras-style API), never through
+pickle. This module knows no source format and no network.
 """
 
 from __future__ import annotations
