@@ -191,6 +191,18 @@ class _Fields:
             raise self.fail(key, "a list of strings", value)
         return tuple(value)
 
+    def count(self, key: str, default: Any = ...) -> int:
+        value: int = self.get(key, int, default, "an integer >= 0")
+        if value < 0:
+            raise self.fail(key, "an integer >= 0", value)
+        return value
+
+    def int_list(self, key: str, default: Any = ...) -> tuple[int, ...]:
+        value = self.get(key, (list, tuple), default, "a list of integers >= 0")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+            raise self.fail(key, "a list of integers >= 0", value)
+        return tuple(value)
+
     def sub(self, key: str, default: Any = ...) -> _Fields:
         return _Fields(self.get(key, Mapping, default, "a table"), self.source, f"{key}.")
 
@@ -231,16 +243,26 @@ def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) ->
             if fname not in known:
                 raise sf.fail(role, f"one of the edition's file names {sorted(known)}", fname)
         splits[split] = MappingProxyType(dict(roles))
-    counts = {k: int(v) for k, v in f.get("counts", Mapping, {}).items()}
+    counts_table = f.sub("counts", {})
+    counts = {k: counts_table.count(k) for k in counts_table.data}
+    fmt = f.get("format", str)
+    _check_format(fmt, f)
     return Edition(
         name=f.get("name", str, "default"),
-        format=f.get("format", str),
+        format=fmt,
         files=files,
         splits=MappingProxyType(splits),
         options=MappingProxyType(dict(f.get("options", Mapping, {}))),
         bundled=f.get("bundled", bool, False),
         counts=MappingProxyType(counts),
     )
+
+
+def _check_format(fmt: str, f: _Fields) -> None:
+    from .formats import READERS
+
+    if fmt not in READERS:
+        raise f.fail("format", f"one of the known formats {sorted(READERS)}", fmt)
 
 
 def _shorthand_edition(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,6 +277,11 @@ def _shorthand_edition(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _parse_split(name: str, data: Any, source: str) -> SplitSpec:
+    f = _Fields(data, source, f"splits.{name}.")
+    return SplitSpec(name, f.count("count"), f.get("optional", bool, False))
+
+
 def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSpec:
     """Build a :class:`DatasetSpec` from plain data (a parsed TOML file or a dict).
 
@@ -264,14 +291,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
     f = _Fields(data, source, "")
     name = f.get("name", str).strip().lower()
     split_table = f.sub("splits")
-    splits = tuple(
-        SplitSpec(
-            s,
-            _Fields(v, source, f"splits.{s}.").get("count", int),
-            _Fields(v, source, f"splits.{s}.").get("optional", bool, False),
-        )
-        for s, v in split_table.data.items()
-    )
+    splits = tuple(_parse_split(s, v, source) for s, v in split_table.data.items())
     split_names = {s.name for s in splits}
     raw_editions = data["editions"] if "editions" in data else [_shorthand_edition(data)]
     if not isinstance(raw_editions, list) or not raw_editions:
@@ -282,9 +302,8 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
     )
     sample = None
     if "sample" in data:
-        sample = _parse_edition(
-            {"name": "sample", "bundled": True, **data["sample"]}, source, "sample.", split_names
-        )
+        raw_sample = {"name": "sample", "bundled": True, **f.sub("sample").data}
+        sample = _parse_edition(raw_sample, source, "sample.", split_names)
     names_table = f.sub("label_names", {})
     extra = {k: names_table.str_list(k) for k in names_table.data}
     keras = f.get("keras_labels", str, "flat")
@@ -294,7 +313,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
         name=name,
         title=f.get("title", str, name),
         splits=splits,
-        image_shape=tuple(int(x) for x in f.get("image_shape", list, [])),
+        image_shape=f.int_list("image_shape", ()),
         classes=f.str_list("classes", ()),
         editions=editions,
         aliases=tuple(a.lower() for a in f.str_list("aliases", ())),

@@ -201,8 +201,9 @@ def cmd_hash(args: argparse.Namespace) -> int:
         path = Path(p)
         sha = fetch.sha256_file(path, progress=_progress(args))
         md5 = _md5(path)
+        size = path.stat().st_size
         _out(
-            f'[[files]]\nname = "{path.name}"\nsize = {path.stat().st_size}\n'
+            f"[[files]]\nname = {json.dumps(path.name)}\nsize = {size}\n"
             f'sha256 = "{sha}"\nmd5 = "{md5}"\nurls = []\n'
         )
     return 0

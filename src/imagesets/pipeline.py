@@ -228,7 +228,8 @@ def _build(spec: DatasetSpec, split: str, root: Path, variant: str, progress: bo
     target = store.split_dir(root, spec.name, variant, split)
     started = time.perf_counter()
     with store.SplitBuilder(target) as builder, _progress(spec, split, progress) as tick:
-        request = ReadRequest(spec.name, split, roles, edition.options, tick)
+        count = edition.counts.get(split, spec.split(split).count)
+        request = ReadRequest(spec.name, split, roles, edition.options, count, tick)
         extras = get_reader(edition.format)(request, builder.writer)
         _check_output(spec, split, edition, builder.writer.arrays)
         manifest = _manifest(spec, split, variant, edition, extras)

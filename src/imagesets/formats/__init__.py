@@ -53,6 +53,8 @@ class ReadRequest:
         split: the split name (``"train"``, ``"test"``, ...).
         files: role (``"images"``, ``"labels"``, ``"archive"``, ...) to a local, verified path.
         options: the format options from the catalog entry.
+        count: the number of examples the catalog expects in this split (the pipeline checks
+            the output against it; a reader may use it to allocate before a single pass).
         progress: called with a count of items done since the last call; may be ignored.
     """
 
@@ -60,6 +62,7 @@ class ReadRequest:
     split: str
     files: Mapping[str, Path]
     options: Mapping[str, Any] = field(default_factory=dict)
+    count: int | None = None
     progress: Callable[[int], None] = field(default=lambda n: None, compare=False, repr=False)
 
     def file(self, role: str) -> Path:
@@ -78,6 +81,8 @@ Reader = Callable[[ReadRequest, SplitWriter], dict[str, Any]]
 #: format name -> "module:function"; imported on first use.
 READERS: dict[str, str] = {
     "idx": "imagesets.formats.idx:read_split",
+    "cifar-python": "imagesets.formats.cifar:read_python_split",
+    "cifar-binary": "imagesets.formats.cifar:read_binary_split",
 }
 
 

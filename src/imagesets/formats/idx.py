@@ -10,6 +10,8 @@ straight into the output array (no intermediate copy), using ``isal`` when insta
 from __future__ import annotations
 
 import gzip
+import math
+import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ TYPE_CODES: dict[int, np.dtype[Any]] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22
 _MAX_NDIM = 8
+_MAX_RATIO = 1032  # deflate cannot expand more than about 1032:1
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class IdxHeader:
     @property
     def nbytes(self) -> int:
         """Bytes of data that follow the header."""
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
     @property
     def header_size(self) -> int:
@@ -64,12 +67,15 @@ def _open_gzip(path: Path) -> IO[bytes]:
     return cast(IO[bytes], igzip.open(path, "rb"))  # type: ignore[no-untyped-call]
 
 
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as probe:
+        return probe.read(2) == _GZIP_MAGIC
+
+
 @contextmanager
 def _open(path: Path) -> Iterator[IO[bytes]]:
     """Open ``path`` for reading, decompressing transparently if it is gzip."""
-    with path.open("rb") as probe:
-        compressed = probe.read(2) == _GZIP_MAGIC
-    fh = _open_gzip(path) if compressed else path.open("rb")
+    fh = _open_gzip(path) if _is_gzip(path) else path.open("rb")
     try:
         yield fh
     except (OSError, EOFError, zlib.error) as exc:
@@ -139,8 +145,8 @@ def _fill(fh: IO[bytes], out: np.ndarray[Any, Any], path: Path, header: IdxHeade
         done += got
     if fh.read(1):
         raise FormatError(
-            f"IDX file {path}: longer than its header says ({header.shape}, {header.nbytes} "
-            "bytes of data); the file is not what it claims to be"
+            f"IDX file {path}: longer than its header says: expected {header.nbytes} bytes of "
+            f"data for {header.shape}, found more; the file is not what it claims to be"
         )
 
 
@@ -149,25 +155,51 @@ def read_array(path: str | Path, out: np.ndarray[Any, Any] | None = None) -> np.
 
     Args:
         path: an IDX file, gzip-compressed or plain.
-        out: an optional C-contiguous array of the right shape and dtype to fill in place.
+        out: an optional C-contiguous array of the header's shape and (native) dtype to fill
+            in place; the data are decompressed straight into it.
 
     Returns:
         the array, e.g. uint8 ``(60000, 28, 28)`` for MNIST train images, values 0-255.
 
     Raises:
-        FormatError: any header field wrong, the data truncated or too long, or bad gzip.
+        FormatError: any header field wrong, a size the file cannot hold, the data truncated or
+            too long, bad gzip, or an ``out`` of another shape or dtype.
     """
     path = Path(path)
     with _open(path) as fh:
         header = _parse_header(fh, path)
+        _check_size(path, header)
+        native = header.dtype.newbyteorder("=")
         if out is None:
-            out = np.empty(header.shape, dtype=header.dtype)
-        elif out.shape != header.shape:
+            out = np.empty(header.shape, dtype=native)
+        elif out.shape != header.shape or out.dtype != native:
             raise FormatError(
-                f"IDX file {path}: shape: expected {out.shape}, found {header.shape} in the header"
+                f"IDX file {path}: shape and dtype: expected {out.shape} {out.dtype} (the "
+                f"output array), found {header.shape} {native} in the header"
             )
         _fill(fh, out, path, header)
-    return out.astype(out.dtype.newbyteorder("="), copy=False)
+    if header.dtype.byteorder == ">" and sys.byteorder == "little":
+        out.byteswap(inplace=True)  # the file's big-endian bytes, turned into native values
+    return out
+
+
+def _check_size(path: Path, header: IdxHeader) -> None:
+    """Refuse a header that claims more data than the file can hold, before allocating."""
+    stored = path.stat().st_size
+    if _is_gzip(path):
+        if header.nbytes > stored * _MAX_RATIO:
+            raise FormatError(
+                f"IDX file {path}: truncated data: header says {header.shape} ({header.nbytes} "
+                f"bytes), a gzip file of {stored} bytes cannot hold that; delete the file and "
+                "fetch it again"
+            )
+        return
+    found = stored - header.header_size
+    if header.nbytes > found:
+        raise FormatError(
+            f"IDX file {path}: truncated data: header says {header.shape} ({header.nbytes} "
+            f"bytes), found {found} bytes; delete the file and fetch it again"
+        )
 
 
 def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
@@ -194,13 +226,6 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
         )
     for role, header, path in (("images", img_h, images_path), ("labels", lab_h, labels_path)):
         arr = out.array(role, header.shape, header.dtype.newbyteorder("="))
-        _read_into(path, arr, header)
+        read_array(path, arr)
         request.progress(header.shape[0] if role == "images" else 0)
     return {}
-
-
-def _read_into(path: Path, arr: np.ndarray[Any, Any], header: IdxHeader) -> None:
-    if header.dtype.itemsize == 1:
-        read_array(path, arr)  # native layout already: decompress straight into place
-    else:
-        arr[...] = read_array(path)
