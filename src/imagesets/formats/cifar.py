@@ -1,0 +1,521 @@
+"""CIFAR-10 and CIFAR-100 readers, for both the python (pickle) and the binary edition.
+
+Format names and functions (for :data:`imagesets.formats.READERS`):
+
+- ``"cifar-python"``: :func:`read_python_split` reads ``cifar-{10,100}-python.tar.gz``;
+- ``"cifar-binary"``: :func:`read_binary_split` reads ``cifar-{10,100}-binary.tar.gz``.
+
+``request.files["archive"]`` is the archive, ``request.options["variant"]`` is ``"cifar10"`` or
+``"cifar100"`` (optionally ``"member_md5"``: member basename -> md5 to cross-check), and
+``request.split`` is ``"train"`` or ``"test"``. Both editions give identical arrays:
+
+- ``images``: uint8 (N, 32, 32, 3) NHWC, values 0..255 (the files store CHW rows of 1024 R,
+  1024 G, 1024 B; transposed once, here);
+- ``labels``: uint8 (N,), 0..9 (CIFAR-10) or the fine label 0..99 (CIFAR-100);
+- ``coarse_labels``: uint8 (N,), 0..19 (CIFAR-100 only).
+
+They return ``{"classes": [...]}`` (plus ``"superclasses"`` for CIFAR-100) from the archive's meta
+files. Members are streamed from the archive, never extracted; memory is bounded by one batch
+file. A split of several batch files (CIFAR-10 train) is read in two passes, the first one only
+counting, because the archive's member order is not the batch order and the output arrays must
+be created at their final size.
+
+Pickles are untrusted: :class:`RestrictedUnpickler` admits only what the real files contain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import io
+import pickle
+import struct
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import archives
+from ..errors import CatalogError, FormatError, UnsafePickleError
+from . import ReadRequest, SplitWriter
+
+__all__ = [
+    "RestrictedUnpickler",
+    "parse_binary_meta",
+    "parse_python_meta",
+    "read_binary_split",
+    "read_python_split",
+    "restricted_loads",
+]
+
+_IMAGE_BYTES = 3 * 32 * 32
+_CHUNK_RECORDS = 2048  # binary records read at a time: ~6 MB
+
+# --------------------------------------------------------------------------------------------
+# restricted unpickling
+
+
+def _numpy_reconstruct() -> object:
+    try:  # numpy >= 2; never touch numpy.core there (deprecated alias)
+        module = importlib.import_module("numpy._core.multiarray")
+    except ImportError:  # pragma: no cover - numpy 1.x
+        module = importlib.import_module("numpy.core.multiarray")
+    return module._reconstruct
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only dicts, lists, strings, numbers and numpy arrays.
+
+    The real CIFAR pickles (Python 2, protocol 2) need exactly these globals: numpy's
+    ``_reconstruct`` (under ``numpy.core.multiarray`` or ``numpy._core.multiarray``),
+    ``numpy.ndarray``, ``numpy.dtype`` and, for files re-saved by Python 3 with protocol 2,
+    ``codecs.encode`` restricted to latin-1. Anything else raises :class:`UnsafePickleError`
+    naming ``source`` and the refused global; nothing of it is imported or called.
+    """
+
+    _ADMITTED: Mapping[tuple[str, str], Callable[[RestrictedUnpickler], object]] = {
+        ("numpy.core.multiarray", "_reconstruct"): lambda self: _numpy_reconstruct(),
+        ("numpy._core.multiarray", "_reconstruct"): lambda self: _numpy_reconstruct(),
+        ("numpy", "ndarray"): lambda self: np.ndarray,
+        ("numpy", "dtype"): lambda self: np.dtype,
+        ("_codecs", "encode"): lambda self: self._latin1_encode,
+        ("codecs", "encode"): lambda self: self._latin1_encode,
+    }
+
+    def __init__(self, file: io.BytesIO, source: str) -> None:
+        super().__init__(file, encoding="latin1")
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        """The admitted global ``module.name``, or :class:`UnsafePickleError`."""
+        factory = self._ADMITTED.get((module, name))
+        if factory is None:
+            raise UnsafePickleError(
+                f"{self.source}: the pickle asks for the global {module}.{name}, which is not "
+                "admitted (CIFAR files hold only dicts, lists, strings, ints and numpy arrays); "
+                "the file is not a genuine CIFAR file and was not loaded: delete it and download "
+                "it again from the official site"
+            )
+        return factory(self)
+
+    def _latin1_encode(self, text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        if encoding.lower().replace("-", "") != "latin1" or errors != "strict":
+            raise UnsafePickleError(
+                f"{self.source}: the pickle calls codecs.encode with encoding {encoding!r}; only "
+                "'latin1' (how Python 3 writes bytes in protocol 2) is admitted"
+            )
+        return text.encode("latin1")
+
+    def persistent_load(self, pid: Any) -> Any:
+        """Persistent ids never occur in CIFAR files: refused."""
+        raise UnsafePickleError(f"{self.source}: the pickle uses a persistent id {pid!r}")
+
+
+def restricted_loads(data: bytes, source: str) -> Any:
+    """Unpickle ``data`` (named ``source`` in errors) through :class:`RestrictedUnpickler`.
+
+    Python 2 strings come back as ``str`` (latin-1). Malformed bytes raise :class:`FormatError`.
+    """
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), source).load()
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
+            KeyError, AttributeError, struct.error) as exc:  # fmt: skip
+        raise FormatError(
+            f"{source}: not a valid pickle ({type(exc).__name__}: {exc}); "
+            "delete the archive and download it again"
+        ) from exc
+
+
+def _as_dict(obj: object, source: str, what: str) -> dict[str, Any]:
+    """A pickled dict with its keys as ``str`` (bytes keys decoded as latin-1)."""
+    if not isinstance(obj, dict):
+        raise FormatError(f"{source}: expected a pickled dict ({what}), found {type(obj).__name__}")
+    return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
+
+
+def _field(d: Mapping[str, Any], key: str, source: str) -> Any:
+    try:
+        return d[key]
+    except KeyError:
+        raise FormatError(
+            f"{source}: the pickled dict has no field {key!r}; fields found: {sorted(d)}"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# variants, layouts and names
+
+
+@dataclass(frozen=True)
+class _Variant:
+    title: str
+    classes: int
+    superclasses: int  # 0: no coarse labels
+    label_field: str  # python edition
+    python_meta: tuple[tuple[str, str], ...]  # (pickle field, returned key)
+    binary_meta: tuple[tuple[str, str], ...]  # (member basename, returned key)
+
+
+_VARIANTS: dict[str, _Variant] = {
+    "cifar10": _Variant("CIFAR-10", 10, 0, "labels", (("label_names", "classes"),),
+                        (("batches.meta.txt", "classes"),)),
+    "cifar100": _Variant("CIFAR-100", 100, 20, "fine_labels",
+                         (("fine_label_names", "classes"), ("coarse_label_names", "superclasses")),
+                         (("fine_label_names.txt", "classes"),
+                          ("coarse_label_names.txt", "superclasses"))),
+}  # fmt: skip
+
+_BATCHES_10 = tuple(f"data_batch_{k}" for k in range(1, 6))
+
+#: (edition, variant) -> (root folder, {split: batch members in order}, meta members)
+_LAYOUTS: dict[tuple[str, str], tuple[str, dict[str, tuple[str, ...]], tuple[str, ...]]] = {
+    ("cifar-python", "cifar10"): (
+        "cifar-10-batches-py", {"train": _BATCHES_10, "test": ("test_batch",)}, ("batches.meta",)),
+    ("cifar-python", "cifar100"): (
+        "cifar-100-python", {"train": ("train",), "test": ("test",)}, ("meta",)),
+    ("cifar-binary", "cifar10"): (
+        "cifar-10-batches-bin",
+        {"train": tuple(f"{b}.bin" for b in _BATCHES_10), "test": ("test_batch.bin",)},
+        ("batches.meta.txt",)),
+    ("cifar-binary", "cifar100"): (
+        "cifar-100-binary", {"train": ("train.bin",), "test": ("test.bin",)},
+        ("fine_label_names.txt", "coarse_label_names.txt")),
+}  # fmt: skip
+
+
+def _names(values: object, source: str, what: str, count: int) -> list[str]:
+    if not isinstance(values, (list, tuple)) or len(values) != count:
+        found = len(values) if isinstance(values, (list, tuple)) else type(values).__name__
+        raise FormatError(f"{source}: expected {count} {what}, found {found}")
+    return [v.decode("latin1") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _count_for(variant: _Variant, key: str) -> int:
+    return variant.classes if key == "classes" else variant.superclasses
+
+
+def parse_python_meta(data: bytes, variant: str, source: str) -> dict[str, list[str]]:
+    """Class names from a python-edition meta pickle (``batches.meta`` or CIFAR-100 ``meta``).
+
+    Returns ``{"classes": [...]}`` (10 or 100 names) and, for ``"cifar100"``, ``"superclasses"``
+    (20 names).
+    """
+    spec = _VARIANTS[variant]
+    meta = _as_dict(restricted_loads(data, source), source, "meta")
+    return {
+        key: _names(_field(meta, name, source), f"{source} field {name!r}", key,
+                    _count_for(spec, key))
+        for name, key in spec.python_meta
+    }  # fmt: skip
+
+
+def parse_binary_meta(
+    files: Mapping[str, bytes], variant: str, source: str
+) -> dict[str, list[str]]:
+    """Class names from the binary edition's text files (basename -> bytes), one per line."""
+    spec = _VARIANTS[variant]
+    result = {}
+    for name, key in spec.binary_meta:
+        lines = [s.strip() for s in files[name].decode("utf-8", "replace").splitlines()]
+        result[key] = _names(
+            [s for s in lines if s], f"{source}!{name}", key, _count_for(spec, key)
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# one read: context, passes, output
+
+
+@dataclass
+class _Context:
+    request: ReadRequest
+    edition: str
+    variant_name: str
+    variant: _Variant
+    root: str
+    batches: tuple[str, ...]
+    meta: tuple[str, ...]
+    seen_roots: set[str] = field(default_factory=set)
+
+    @property
+    def archive(self) -> str:
+        return str(self.request.file("archive"))
+
+    def path(self, basename: str) -> str:
+        return f"{self.root}/{basename}"
+
+    def label(self, member: archives.Member) -> str:
+        return f"{self.archive}!{member.name}"
+
+    def wants(self, member: archives.Member) -> bool:
+        self.seen_roots.add(member.name.split("/", 1)[0])
+        return member.name in {self.path(b) for b in (*self.batches, *self.meta)}
+
+
+def _context(request: ReadRequest, edition: str) -> _Context:
+    variant = request.options.get("variant")
+    if variant not in _VARIANTS:
+        raise CatalogError(
+            f"dataset {request.dataset!r}: format {edition!r} needs options.variant "
+            f"'cifar10' or 'cifar100', the entry gives {variant!r}"
+        )
+    root, splits, meta = _LAYOUTS[(edition, variant)]
+    if request.split not in splits:
+        raise CatalogError(
+            f"dataset {request.dataset!r}: {edition} has splits {sorted(splits)}, "
+            f"not {request.split!r}"
+        )
+    batches = splits[request.split]
+    return _Context(request, edition, variant, _VARIANTS[variant], root, batches, meta)
+
+
+def _missing_error(ctx: _Context, missing: set[str]) -> FormatError:
+    hint = ""
+    for (edition, variant), (root, _, _) in _LAYOUTS.items():
+        if root in ctx.seen_roots and root != ctx.root:
+            hint = f"; this looks like the {edition} archive of {variant}: check the catalog entry"
+    return FormatError(
+        f"{ctx.archive}: not a {ctx.variant.title} {ctx.edition} archive: missing members "
+        f"{sorted(missing)}; top-level folders found: {sorted(ctx.seen_roots)}{hint}"
+    )
+
+
+def _selected(ctx: _Context) -> Iterator[tuple[archives.Member, archives.MemberReader]]:
+    """The wanted members, in archive order; errors on duplicates and, at the end, on gaps.
+
+    Stops reading the archive as soon as every wanted member was seen.
+    """
+    wanted, seen = {ctx.path(b) for b in (*ctx.batches, *ctx.meta)}, set()
+    files = archives.iter_files(ctx.request.file("archive"), select=ctx.wants)
+    with contextlib.closing(files):
+        for member, reader in files:
+            if member.name in seen:
+                raise FormatError(f"{ctx.label(member)}: the member occurs twice in the archive")
+            seen.add(member.name)
+            yield member, reader
+            if seen == wanted:
+                return
+    raise _missing_error(ctx, wanted - seen)
+
+
+def _check_md5(ctx: _Context, member: archives.Member, digest: str) -> None:
+    expected = ctx.request.options.get("member_md5", {}).get(member.basename)
+    if expected is not None and expected.lower() != digest:
+        raise FormatError(
+            f"{ctx.label(member)}: md5 {digest} differs from the published {expected}; "
+            "the archive is corrupt or not the official one: delete it and download it again"
+        )
+
+
+def _read_checked(ctx: _Context, member: archives.Member, reader: archives.MemberReader) -> bytes:
+    data = reader.read()
+    if len(data) != member.size:
+        raise FormatError(
+            f"{ctx.label(member)}: expected {member.size} bytes, read {len(data)}; "
+            "the archive is truncated: download it again"
+        )
+    _check_md5(ctx, member, hashlib.md5(data, usedforsecurity=False).hexdigest())
+    return data
+
+
+class _Output:
+    """The split's output arrays, created once the total count is known."""
+
+    def __init__(self, ctx: _Context, out: SplitWriter, total: int) -> None:
+        self.ctx = ctx
+        self.images = out.array("images", (total, 32, 32, 3), np.uint8)
+        self.labels = out.array("labels", (total,), np.uint8)
+        coarse = ctx.variant.superclasses
+        self.coarse = out.array("coarse_labels", (total,), np.uint8) if coarse else None
+
+    def put(self, at: int, rows: np.ndarray[Any, Any], labels: list[np.ndarray[Any, Any]],
+            source: str) -> None:  # fmt: skip
+        """Write CHW ``rows`` (n, 3072) and ``labels`` ([fine] or [fine, coarse]) at ``at``."""
+        n = len(rows)
+        self._check_range(labels[0], self.ctx.variant.classes, "labels", source)
+        self.labels[at : at + n] = labels[0]
+        if self.coarse is not None:
+            self._check_range(labels[1], self.ctx.variant.superclasses, "coarse labels", source)
+            self.coarse[at : at + n] = labels[1]
+        self.images[at : at + n] = rows.reshape(n, 3, 32, 32).transpose(0, 2, 3, 1)
+        self.ctx.request.progress(n)
+
+    @staticmethod
+    def _check_range(values: np.ndarray[Any, Any], limit: int, what: str, source: str) -> None:
+        if values.size and (int(values.min()) < 0 or int(values.max()) >= limit):
+            raise FormatError(
+                f"{source}: {what} must lie in 0..{limit - 1}, found "
+                f"{int(values.min())}..{int(values.max())}"
+            )
+
+
+class _Placement:
+    """Where each batch goes: from a counting pass, or (one batch) as soon as it is seen."""
+
+    def __init__(self, ctx: _Context, out: SplitWriter, counts: dict[str, int] | None) -> None:
+        self.ctx, self.out, self.counts = ctx, out, counts
+        self.output: _Output | None = None
+        if counts is not None:
+            self.output = _Output(ctx, out, sum(counts.values()))
+
+    def place(self, member: archives.Member, n: int) -> tuple[_Output, int]:
+        """The output and the offset for ``member`` holding ``n`` images."""
+        if self.counts is None:
+            self.output = _Output(self.ctx, self.out, n)
+            return self.output, 0
+        if self.counts[member.basename] != n or self.output is None:
+            raise FormatError(f"{self.ctx.label(member)}: the archive changed while being read")
+        order = self.ctx.batches
+        return self.output, sum(self.counts[b] for b in order[: order.index(member.basename)])
+
+
+# --------------------------------------------------------------------------------------------
+# editions
+
+
+@dataclass(frozen=True)
+class _Edition:
+    count: Callable[[_Context, archives.Member, archives.MemberReader], int]
+    fill: Callable[[_Context, archives.Member, archives.MemberReader, _Placement], None]
+    meta: Callable[[_Context, dict[str, tuple[archives.Member, bytes]]], dict[str, list[str]]]
+
+
+def _python_batch(
+    ctx: _Context, member: archives.Member, reader: archives.MemberReader
+) -> tuple[np.ndarray[Any, Any], list[np.ndarray[Any, Any]]]:
+    """(rows uint8 (n, 3072), [fine labels, coarse labels?]) of one python batch file."""
+    source = ctx.label(member)
+    batch = _as_dict(restricted_loads(_read_checked(ctx, member, reader), source), source, "batch")
+    rows = _field(batch, "data", source)
+    if not (isinstance(rows, np.ndarray) and rows.dtype == np.uint8 and rows.ndim == 2
+            and rows.shape[1] == _IMAGE_BYTES and len(rows) > 0):  # fmt: skip
+        found = (
+            f"{rows.dtype} {rows.shape}" if isinstance(rows, np.ndarray) else type(rows).__name__
+        )
+        raise FormatError(f"{source}: field 'data' must be uint8 (N, 3072), found {found}")
+    fields = [ctx.variant.label_field] + (["coarse_labels"] if ctx.variant.superclasses else [])
+    return rows, [_python_labels(_field(batch, f, source), len(rows), f"{source} field {f!r}")
+                  for f in fields]  # fmt: skip
+
+
+def _python_labels(values: object, n: int, source: str) -> np.ndarray[Any, Any]:
+    try:
+        labels = np.asarray(values, dtype=np.int64)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{source}: labels must be integers ({exc})") from None
+    if labels.shape != (n,):
+        raise FormatError(f"{source}: expected {n} labels (one per image), found {labels.shape}")
+    return labels
+
+
+def _python_count(ctx: _Context, member: archives.Member, reader: archives.MemberReader) -> int:
+    return len(_python_batch(ctx, member, reader)[0])
+
+
+def _python_fill(
+    ctx: _Context, member: archives.Member, reader: archives.MemberReader, where: _Placement
+) -> None:
+    rows, labels = _python_batch(ctx, member, reader)
+    output, at = where.place(member, len(rows))
+    output.put(at, rows, labels, ctx.label(member))
+
+
+def _python_meta(
+    ctx: _Context, files: dict[str, tuple[archives.Member, bytes]]
+) -> dict[str, list[str]]:
+    member, data = files[ctx.meta[0]]
+    return parse_python_meta(data, ctx.variant_name, ctx.label(member))
+
+
+def _record_size(ctx: _Context) -> int:
+    return (2 if ctx.variant.superclasses else 1) + _IMAGE_BYTES
+
+
+def _binary_count(ctx: _Context, member: archives.Member, reader: archives.MemberReader) -> int:
+    size, record = member.size, _record_size(ctx)
+    if size == 0 or size % record:
+        layout = "<coarse><fine><3072 pixels>" if ctx.variant.superclasses else "<label><3072>"
+        raise FormatError(
+            f"{ctx.label(member)}: {size} bytes is not a whole, non-zero number of {record}-byte "
+            f"{ctx.variant.title} records ({layout}); the file is truncated or not "
+            f"{ctx.variant.title} binary: download the archive again"
+        )
+    return size // record
+
+
+def _binary_fill(
+    ctx: _Context, member: archives.Member, reader: archives.MemberReader, where: _Placement
+) -> None:
+    n, record = _binary_count(ctx, member, reader), _record_size(ctx)
+    output, at = where.place(member, n)
+    md5 = hashlib.md5(usedforsecurity=False)
+    for start in range(0, n, _CHUNK_RECORDS):
+        k = min(_CHUNK_RECORDS, n - start)
+        chunk = reader.read(k * record)
+        if len(chunk) != k * record:
+            raise FormatError(
+                f"{ctx.label(member)}: record {start + len(chunk) // record} is short: the member "
+                f"ends after {start * record + len(chunk)} of {member.size} bytes; download again"
+            )
+        md5.update(chunk)
+        recs = np.frombuffer(chunk, dtype=np.uint8).reshape(k, record)
+        heads = [recs[:, 1], recs[:, 0]] if ctx.variant.superclasses else [recs[:, 0]]
+        output.put(at + start, recs[:, record - _IMAGE_BYTES :], heads, ctx.label(member))
+    _check_md5(ctx, member, md5.hexdigest())
+
+
+def _binary_meta(
+    ctx: _Context, files: dict[str, tuple[archives.Member, bytes]]
+) -> dict[str, list[str]]:
+    data = {name: raw for name, (_, raw) in files.items()}
+    return parse_binary_meta(data, ctx.variant_name, f"{ctx.archive}!{ctx.root}")
+
+
+_EDITIONS: dict[str, _Edition] = {
+    "cifar-python": _Edition(_python_count, _python_fill, _python_meta),
+    "cifar-binary": _Edition(_binary_count, _binary_fill, _binary_meta),
+}
+
+
+def _count_pass(ctx: _Context, edition: _Edition) -> dict[str, int]:
+    return {
+        member.basename: edition.count(ctx, member, reader)
+        for member, reader in _selected(ctx)
+        if member.basename in ctx.batches
+    }
+
+
+def _read(request: ReadRequest, out: SplitWriter, edition_name: str) -> dict[str, Any]:
+    ctx, edition = _context(request, edition_name), _EDITIONS[edition_name]
+    counts = _count_pass(ctx, edition) if len(ctx.batches) > 1 else None
+    where = _Placement(ctx, out, counts)
+    meta: dict[str, tuple[archives.Member, bytes]] = {}
+    for member, reader in _selected(ctx):
+        if member.basename in ctx.meta:
+            meta[member.basename] = (member, _read_checked(ctx, member, reader))
+        else:
+            edition.fill(ctx, member, reader, where)
+    return dict(edition.meta(ctx, meta))
+
+
+def read_python_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Read one split of ``cifar-{10,100}-python.tar.gz`` (format ``"cifar-python"``).
+
+    Writes ``images`` uint8 (N, 32, 32, 3), ``labels`` uint8 (N,) and, for CIFAR-100,
+    ``coarse_labels`` uint8 (N,); returns ``{"classes": [...], "superclasses": [...]?}``.
+    Every pickle goes through :class:`RestrictedUnpickler`.
+    """
+    return _read(request, out, "cifar-python")
+
+
+def read_binary_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Read one split of ``cifar-{10,100}-binary.tar.gz`` (format ``"cifar-binary"``).
+
+    Same arrays and result as :func:`read_python_split`; no pickle is involved.
+    """
+    return _read(request, out, "cifar-binary")

@@ -1,0 +1,189 @@
+"""Safe archive access: round trips per suffix, streaming reads, refused members, extraction."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from imagesets import archives
+from imagesets.errors import FormatError, UnsafeArchiveError
+from imagesets.testing.cifar import write_unsafe_tar, write_unsafe_zip
+
+FILES = {
+    "root/a.txt": b"alpha\n",
+    "root/sub/b.bin": bytes(range(256)) * 40,
+    "root/empty": b"",
+}
+
+TAR_MODES = {".tar": "w", ".tar.gz": "w:gz", ".tgz": "w:gz", ".tar.bz2": "w:bz2", ".tar.xz": "w:xz"}
+
+
+def _write_tar(path: Path, files: dict[str, bytes], mode: str = "w:gz") -> Path:
+    with tarfile.open(path, mode) as tar:
+        folder = tarfile.TarInfo("root")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _write_zip(path: Path, files: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("root/", b"")
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _archive(tmp_path: Path, suffix: str, files: dict[str, bytes] = FILES) -> Path:
+    path = tmp_path / f"a{suffix}"
+    return (
+        _write_zip(path, files) if suffix == ".zip" else _write_tar(path, files, TAR_MODES[suffix])
+    )
+
+
+@pytest.mark.parametrize("suffix", [*TAR_MODES, ".zip"])
+def test_members_and_reads_round_trip(tmp_path: Path, suffix: str) -> None:
+    path = _archive(tmp_path, suffix)
+    listed = list(archives.members(path))
+    assert listed[0] == archives.Member("root", 0, is_dir=True)
+    assert {m.name: m.size for m in listed if not m.is_dir} == {k: len(v) for k, v in FILES.items()}
+    read = {m.name: r.read() for m, r in archives.iter_files(path)}
+    assert read == FILES
+    assert archives.read_member(path, "./root/sub/b.bin") == FILES["root/sub/b.bin"]
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
+def test_extract_writes_every_file(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / "out"
+    written = archives.extract(_archive(tmp_path, suffix), target)
+    assert sorted(written) == sorted(target / name for name in FILES)
+    for name, data in FILES.items():
+        assert (target / name).read_bytes() == data
+
+
+def test_select_skips_unwanted_members_and_reads_in_chunks(tmp_path: Path) -> None:
+    path = _archive(tmp_path, ".tar.gz")
+    for member, reader in archives.iter_files(path, select=lambda m: m.basename == "b.bin"):
+        assert member.name == "root/sub/b.bin"
+        parts = [reader.read(1000) for _ in range(11)]
+        assert b"".join(parts) == FILES["root/sub/b.bin"]
+        assert reader.read(10) == b""
+
+
+def test_member_basename_and_safe_name_normalisation() -> None:
+    assert archives.Member("a/b/c.bin", 3).basename == "c.bin"
+    assert archives.safe_name("./x//y/./z", "t.tar") == "x/y/z"
+    assert archives.safe_name("./", "t.tar") == ""
+
+
+@pytest.mark.parametrize(
+    "kind", ["parent", "absolute", "symlink", "hardlink", "device", "fifo", "backslash"]
+)
+def test_unsafe_tar_members_are_refused(tmp_path: Path, kind: str) -> None:
+    path = write_unsafe_tar(tmp_path / "bad.tar.gz", kind)
+    with pytest.raises(UnsafeArchiveError, match=r"bad\.tar\.gz.*evil"):
+        list(archives.members(path))
+    with pytest.raises(UnsafeArchiveError):
+        list(archives.iter_files(path, select=lambda m: False))
+    target = tmp_path / "deep" / "er" / "out"
+    with pytest.raises(UnsafeArchiveError):
+        archives.extract(path, target)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []  # the temporary folder was removed too
+    assert not list(tmp_path.rglob("evil*"))
+    assert not Path("/tmp/evil.txt").exists()
+
+
+@pytest.mark.parametrize("kind", ["parent", "absolute", "drive", "backslash", "symlink", "fifo"])
+def test_unsafe_zip_members_are_refused_before_any_read(tmp_path: Path, kind: str) -> None:
+    path = write_unsafe_zip(tmp_path / "bad.zip", kind)
+    with pytest.raises(UnsafeArchiveError, match=r"bad\.zip.*evil"):
+        next(archives.iter_files(path))  # refused before even the safe first member
+    with pytest.raises(UnsafeArchiveError):
+        archives.extract(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.rglob("evil*"))
+
+
+def test_plain_tar_with_safe_members_is_accepted_by_the_unsafe_writer_baseline(
+    tmp_path: Path,
+) -> None:
+    # The hostile fixtures start with a safe member: prove it alone is read fine.
+    path = write_unsafe_tar(tmp_path / "bad.tar.gz", "symlink")
+    first = next(archives.iter_files(path))
+    assert first[0].name == "data/ok.txt"
+    assert first[1].read() == b"fine\n"
+
+
+def test_truncated_gzip_is_a_format_error_naming_the_archive(tmp_path: Path) -> None:
+    import os
+
+    path = _archive(tmp_path, ".tar.gz", {"root/big": os.urandom(200_000)})
+    path.write_bytes(path.read_bytes()[:100_000])
+    with pytest.raises(FormatError, match=r"a\.tar\.gz.*truncated or corrupt"):
+        for _, reader in archives.iter_files(path):
+            reader.read()
+
+
+def test_not_an_archive_and_unknown_suffix(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(FormatError, match=r"junk\.zip"):
+        list(archives.members(junk))
+    with pytest.raises(FormatError, match=r"unknown archive type.*\.tar\.gz"):
+        list(archives.members(tmp_path / "file.rar"))
+
+
+def test_read_member_missing_and_extract_into_non_empty_target(tmp_path: Path) -> None:
+    path = _archive(tmp_path, ".tar")
+    with pytest.raises(FormatError, match="no file member 'root/nope'"):
+        archives.read_member(path, "root/nope")
+    target = tmp_path / "full"
+    target.mkdir()
+    (target / "keep").write_text("x")
+    with pytest.raises(FileExistsError):
+        archives.extract(path, target)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert len(archives.extract(path, empty)) == len(FILES)
+
+
+def _nested(tmp_path: Path, inner_files: dict[str, dict[str, bytes]]) -> Path:
+    outer = tmp_path / "train.tar"
+    with tarfile.open(outer, "w") as tar:
+        for name, files in inner_files.items():
+            inner = _write_tar(tmp_path / name, files, "w").read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size = len(inner)
+            tar.addfile(info, io.BytesIO(inner))
+    return outer
+
+
+def test_tar_of_tars_is_streamed_member_by_member(tmp_path: Path) -> None:
+    outer = _nested(tmp_path, {"n01.tar": {"n01/1.JPEG": b"one"}, "n02.tar": {"n02/2.JPEG": b"2"}})
+    seen = {}
+    for member, reader in archives.iter_files(outer):
+        for inner, jpeg in archives.iter_tar_stream(reader, label=f"{outer}!{member.name}"):
+            if jpeg is not None:
+                seen[inner.name] = jpeg.read()
+    assert seen == {"n01/1.JPEG": b"one", "n02/2.JPEG": b"2"}
+
+
+def test_unsafe_member_inside_an_inner_tar_names_both_levels(tmp_path: Path) -> None:
+    inner = write_unsafe_tar(tmp_path / "n03.tar", "parent", mode="w").read_bytes()
+    outer = tmp_path / "train.tar"
+    with tarfile.open(outer, "w") as tar:
+        info = tarfile.TarInfo("n03.tar")
+        info.size = len(inner)
+        tar.addfile(info, io.BytesIO(inner))
+    with pytest.raises(UnsafeArchiveError, match=r"train\.tar!n03\.tar.*\.\."):
+        for member, reader in archives.iter_files(outer):
+            list(archives.iter_tar_stream(reader, label=f"{outer}!{member.name}"))
