@@ -196,6 +196,23 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    ds = api.load(
+        args.name, [args.split], root=args.root, sample=args.sample, progress=_progress(args)
+    )
+    split = ds[args.split]
+    result = split.stats()
+    if args.json:
+        _out(json.dumps(result.as_dict(), indent=1))
+        return 0
+    _out(f"{args.name} {args.split}: {result.channels.count:,} images, pixels scaled to [0, 1]")
+    _out("  mean " + ", ".join(f"{m:.4f}" for m in result.mean))
+    _out("  std  " + ", ".join(f"{s:.4f}" for s in result.std) + "  (over all pixels)")
+    for label, n in enumerate(result.class_counts.tolist()):
+        _out(f"  {label:>4} {split.class_name(label):<24} {n:>8,}")
+    return 0
+
+
 def cmd_hash(args: argparse.Namespace) -> int:
     for p in args.files:
         path = Path(p)
@@ -288,6 +305,13 @@ def _setup_grid(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=int, default=2)
 
 
+def _setup_stats(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _split_opts(p, False)
+    _sample(p)
+    p.add_argument("--json", action="store_true")
+
+
 def _setup_hash(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+")
 
@@ -304,6 +328,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "clean": ("remove prepared arrays (and originals)", _setup_clean, cmd_clean),
     "show": ("print one example's label and draw it", _setup_show, cmd_show),
     "grid": ("a sprite of K images per class", _setup_grid, cmd_grid),
+    "stats": ("per-channel mean/std and class counts", _setup_stats, cmd_stats),
     "hash": ("print catalog file entries for files", _setup_hash, cmd_hash),
 }
 

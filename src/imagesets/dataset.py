@@ -116,6 +116,27 @@ class Split:
         for i in range(len(self)):
             yield self[i]
 
+    @property
+    def superclasses(self) -> tuple[str, ...]:
+        """Coarse class names (CIFAR-100's 20 superclasses), or ``()``."""
+        return self.label_names.get("superclasses", ())
+
+    @property
+    def fine_to_coarse(self) -> Array:
+        """int64 ``(num_classes,)``: the coarse class of each fine class, derived at prepare
+        time from the ``labels`` and ``coarse_labels`` arrays (-1 for a class never seen)."""
+        mapping = self.manifest.get("fine_to_coarse")
+        if mapping is None:
+            raise KeyError(f"split {self.name!r} has no coarse labels")
+        return np.asarray(mapping, dtype=np.int64)
+
+    def stats(self) -> Any:
+        """Per-channel mean and std of the pixels in [0, 1], over every pixel, and class
+        counts (see :func:`imagesets.stats.split_stats`)."""
+        from .stats import split_stats
+
+        return split_stats(self.arrays["images"], self.labels, max(len(self.classes), 1))
+
     def class_name(self, label: int) -> str:
         """The name of class ``label`` (the number itself when there are no names)."""
         return self.classes[int(label)] if self.classes else str(int(label))

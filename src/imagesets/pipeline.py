@@ -232,6 +232,7 @@ def _build(spec: DatasetSpec, split: str, root: Path, variant: str, progress: bo
         request = ReadRequest(spec.name, split, roles, edition.options, count, tick)
         extras = get_reader(edition.format)(request, builder.writer)
         _check_output(spec, split, edition, builder.writer.arrays)
+        extras = {**extras, **_hierarchy(spec, split, builder.writer.arrays)}
         manifest = _manifest(spec, split, variant, edition, extras)
         located = Located(target, builder.commit(manifest))
     log.info("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
@@ -275,6 +276,31 @@ def _check_output(
             raise FormatError(
                 f"{where}: labels range over {low}..{high}, expected 0..{len(spec.classes) - 1}"
             )
+
+
+def _hierarchy(
+    spec: DatasetSpec, split: str, arrays: Mapping[str, np.ndarray[Any, Any]]
+) -> dict[str, Any]:
+    """``fine_to_coarse``, derived from the label arrays (never typed in), when both exist.
+
+    Raises:
+        FormatError: a fine class that appears under two coarse classes.
+    """
+    fine, coarse = arrays.get("labels"), arrays.get("coarse_labels")
+    if fine is None or coarse is None or not len(fine):
+        return {}
+    pairs = np.unique(np.stack([np.asarray(fine), np.asarray(coarse)], axis=1), axis=0)
+    counts = np.bincount(pairs[:, 0])
+    if counts.max() > 1:
+        bad = int(np.argmax(counts > 1))
+        found = pairs[pairs[:, 0] == bad][:, 1].tolist()
+        raise FormatError(
+            f"{spec.name} {split}: fine class {bad} appears under coarse classes {found}; "
+            "expected exactly one"
+        )
+    mapping = np.full(int(pairs[:, 0].max()) + 1, -1, dtype=np.int64)
+    mapping[pairs[:, 0]] = pairs[:, 1]
+    return {"fine_to_coarse": mapping.tolist()}
 
 
 class _progress:

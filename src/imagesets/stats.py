@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ChannelStats", "channel_stats", "class_counts"]
+__all__ = ["ChannelStats", "SplitStats", "channel_stats", "class_counts", "split_stats"]
 
 _PIXELS_PER_CHUNK = 1 << 18  # values per channel summed at a time: ~0.5 MB of uint16
 
@@ -108,3 +108,42 @@ def class_counts(labels: np.ndarray[Any, Any], num_classes: int) -> np.ndarray[A
         bad = int(values.min()) if int(values.min()) < 0 else int(values.max())
         raise ValueError(f"label {bad} is outside 0..{num_classes - 1}")
     return np.bincount(values.ravel().astype(np.intp), minlength=num_classes).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """What ``imagesets stats`` prints: pixel statistics and class counts of one split.
+
+    Attributes:
+        channels: per-channel mean and std of the pixels in [0, 1] (see :class:`ChannelStats`).
+        class_counts: int64 ``(num_classes,)``, examples per class.
+    """
+
+    channels: ChannelStats
+    class_counts: np.ndarray[Any, Any]
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        """Per-channel mean, pixels in [0, 1]."""
+        return self.channels.mean
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        """Per-channel std over all pixels (not the mean of per-image stds)."""
+        return self.channels.std
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "count": self.channels.count,
+            "class_counts": self.class_counts.tolist(),
+        }
+
+
+def split_stats(
+    images: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], num_classes: int
+) -> SplitStats:
+    """:func:`channel_stats` of ``images`` and :func:`class_counts` of ``labels``."""
+    return SplitStats(channel_stats(images), class_counts(labels, num_classes))
