@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -75,9 +75,12 @@ def _open(
     sample: bool,
     progress: bool,
     mode: store.MmapMode = "r",
+    options: Mapping[str, Any] | None = None,
 ) -> store.StoredSplit:
     base = Path(root) if root is not None else None
-    located = _prep.ensure_split(spec, split, root=base, sample=sample, progress=progress)
+    located = _prep.ensure_split(
+        spec, split, root=base, sample=sample, progress=progress, options=options
+    )
     return store.open_split(located.path, located.manifest, mode)
 
 
@@ -89,6 +92,7 @@ def load(
     normalize: bool = False,
     root: PathLike | None = None,
     progress: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> Dataset:
     """Load a dataset: download, verify and prepare it on first use, then memory-map it.
 
@@ -99,6 +103,8 @@ def load(
         normalize: images as float32 in [0, 1] instead of uint8 in 0..255.
         root: cache root (default ``$IMAGESETS_HOME`` or the user cache dir).
         progress: progress bars on stderr (only when it is a terminal).
+        options: reader options that change the prepared arrays, each variant cached apart
+            (``{"raw_labels": True}`` for SVHN, ``{"size": 64}`` for image folders).
 
     Returns:
         a :class:`Dataset`; ``ds["train"].images`` is uint8 ``(60000, 28, 28)`` for MNIST.
@@ -109,7 +115,7 @@ def load(
     """
     spec = _spec(name, root)
     wanted = [splits] if isinstance(splits, str) else list(splits or _default_splits(spec))
-    opened = {s: _open(spec, s, root, sample, progress) for s in wanted}
+    opened = {s: _open(spec, s, root, sample, progress, "r", options) for s in wanted}
     loaded = {s: _split(spec, s, st, normalize) for s, st in opened.items()}
     first = next(iter(opened.values()), None)
     edition = str(first.manifest.get("edition", "")) if first else ""
@@ -131,6 +137,7 @@ def load_data(
     sample: bool = False,
     root: PathLike | None = None,
     progress: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> Arrays:
     """Keras's ``load_data()``: ``(x_train, y_train), (x_test, y_test)``, same shapes and dtypes.
 
@@ -153,7 +160,7 @@ def load_data(
     key = "labels" if label_mode == "fine" else "coarse_labels"
     out = []
     for split in ("train", "test"):
-        st = _open(spec, split, root, sample, progress, mode="c")
+        st = _open(spec, split, root, sample, progress, "c", options)
         if key not in st.arrays:
             raise CatalogError(f"{spec.name} has no {label_mode} labels; use label_mode='fine'")
         y = st.arrays[key]
@@ -188,13 +195,14 @@ def prepare_dataset(
     force: bool = False,
     root: PathLike | None = None,
     progress: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Download (if needed) and prepare ``splits``; ``{split: prepared folder}``."""
     spec = _spec(name, root)
     base = Path(root) if root is not None else None
     return {
         s: _prep.prepare_split(
-            spec, s, root=base, sample=sample, progress=progress, force=force
+            spec, s, root=base, sample=sample, progress=progress, force=force, options=options
         ).path
         for s in (splits or _default_splits(spec))
     }

@@ -81,7 +81,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _print_skipped(args: argparse.Namespace) -> int:
-    ds = api.load(args.name, root=args.root, sample=args.sample, progress=_progress(args))
+    ds = api.load(
+        args.name,
+        root=args.root,
+        sample=args.sample,
+        options=_options(args),
+        progress=_progress(args),
+    )
     for name, split in ds.splits.items():
         for row in split.manifest.get("skipped", []):
             _out(f"{name}\t{row.get('path')}\t{row.get('reason')}")
@@ -100,6 +106,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         args.name,
         args.split,
         sample=args.sample,
+        options=_options(args),
         force=args.force,
         root=args.root,
         progress=_progress(args),
@@ -153,7 +160,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     from . import viz
 
     ds = api.load(
-        args.name, [args.split], root=args.root, sample=args.sample, progress=_progress(args)
+        args.name,
+        [args.split],
+        root=args.root,
+        sample=args.sample,
+        options=_options(args),
+        progress=_progress(args),
     )
     split = ds[args.split]
     for key, arr in split.arrays.items():
@@ -179,7 +191,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
     from . import viz
 
     ds = api.load(
-        args.name, [args.split], root=args.root, sample=args.sample, progress=_progress(args)
+        args.name,
+        [args.split],
+        root=args.root,
+        sample=args.sample,
+        options=_options(args),
+        progress=_progress(args),
     )
     split = ds[args.split]
     labels, names = split.labels, list(split.classes)
@@ -198,7 +215,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     ds = api.load(
-        args.name, [args.split], root=args.root, sample=args.sample, progress=_progress(args)
+        args.name,
+        [args.split],
+        root=args.root,
+        sample=args.sample,
+        options=_options(args),
+        progress=_progress(args),
     )
     split = ds[args.split]
     result = split.stats()
@@ -252,6 +274,25 @@ def _split_opts(p: argparse.ArgumentParser, many: bool) -> None:
 
 def _sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="the small bundled sample (offline)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a reader option (repeatable), e.g. raw_labels=true, size=64",
+    )
+
+
+def _options(args: argparse.Namespace) -> dict[str, bool | int | str]:
+    """``--option KEY=VALUE`` pairs; true/false become bools and digits ints."""
+    out: dict[str, bool | int | str] = {}
+    for item in getattr(args, "option", []):
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ImagesetsError(f"--option {item!r}: expected KEY=VALUE, e.g. size=64")
+        low = raw.lower()
+        out[key] = low == "true" if low in ("true", "false") else int(raw) if raw.isdigit() else raw
+    return out
 
 
 def _setup_list(p: argparse.ArgumentParser) -> None:

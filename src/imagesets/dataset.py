@@ -138,8 +138,9 @@ class Split:
         return split_stats(self.arrays["images"], self.labels, max(len(self.classes), 1))
 
     def class_name(self, label: int) -> str:
-        """The name of class ``label`` (the number itself when there are no names)."""
-        return self.classes[int(label)] if self.classes else str(int(label))
+        """The name of class ``label`` (the number itself when it names no class)."""
+        index = int(label)
+        return self.classes[index] if 0 <= index < len(self.classes) else str(index)
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}={v.dtype}{list(v.shape)}" for k, v in self.arrays.items())

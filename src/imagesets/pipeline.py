@@ -9,6 +9,7 @@ imagesets) is reported with the command that rebuilds it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,10 +25,18 @@ from filelock import FileLock
 from . import __version__, fetch, store
 from .catalog import DatasetSpec, Edition
 from .config import cache_root, is_offline
-from .errors import CacheError, FetchError, FormatError
+from .errors import CacheError, CatalogError, FetchError, FormatError
 from .formats import ReadRequest, get_reader
 
-__all__ = ["SAMPLE", "Located", "downloads_dir", "ensure_split", "fetch_edition", "prepare_split"]
+__all__ = [
+    "SAMPLE",
+    "Located",
+    "Variant",
+    "downloads_dir",
+    "ensure_split",
+    "fetch_edition",
+    "prepare_split",
+]
 
 log = logging.getLogger("imagesets")
 
@@ -63,18 +72,59 @@ def _expected_sources(edition: Edition, split: str) -> dict[str, dict[str, Any]]
     }
 
 
-def _edition_named(spec: DatasetSpec, variant: str, name: str) -> Edition | None:
-    if variant == SAMPLE:
+@dataclass(frozen=True)
+class Variant:
+    """Which prepared form of a dataset: the bundled sample or the full data, and reader
+    options that change the output (``raw_labels=True``, ``size=64``...). Each variant has its
+    own folder, ``prepared/<dataset>/<variant.name>/``.
+    """
+
+    sample: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, sample: bool = False, options: Mapping[str, Any] | None = None) -> Variant:
+        """A variant, checking that option values are plain scalars (they name a folder)."""
+        items = tuple(sorted((options or {}).items()))
+        for key, value in items:
+            if not isinstance(value, (bool, int, str)) or not re.fullmatch(r"[A-Za-z0-9_]+", key):
+                raise CatalogError(
+                    f"reader option {key}={value!r}: expected a name of letters, digits and _ "
+                    "with a bool, int or str value"
+                )
+        return cls(sample, items)
+
+    @property
+    def name(self) -> str:
+        """``default``, ``sample``, or e.g. ``default-raw_labels=True``."""
+        base = SAMPLE if self.sample else DEFAULT
+        tail = "".join(f"-{k}={_slug(v)}" for k, v in self.options)
+        return base + tail
+
+    @property
+    def flags(self) -> str:
+        """The CLI flags that select this variant."""
+        return (" --sample" if self.sample else "") + "".join(
+            f" --option {k}={v}" for k, v in self.options
+        )
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", str(value))
+
+
+def _edition_named(spec: DatasetSpec, variant: Variant, name: str) -> Edition | None:
+    if variant.sample:
         return spec.sample
     return next((e for e in spec.editions if e.name == name), None)
 
 
-def _rebuild_hint(spec: DatasetSpec, variant: str) -> str:
-    flag = " --sample" if variant == SAMPLE else ""
-    return f"`imagesets clean {spec.name}{flag} && imagesets prepare {spec.name}{flag}`"
+def _rebuild_hint(spec: DatasetSpec, variant: Variant) -> str:
+    flag = variant.flags
+    return f"`imagesets clean {spec.name} && imagesets prepare {spec.name}{flag}`"
 
 
-def is_fresh(spec: DatasetSpec, split: str, variant: str, manifest: Mapping[str, Any]) -> bool:
+def is_fresh(spec: DatasetSpec, split: str, variant: Variant, manifest: Mapping[str, Any]) -> bool:
     """True when ``manifest`` describes this split as the current catalog and code make it.
 
     Raises:
@@ -99,12 +149,13 @@ def is_fresh(spec: DatasetSpec, split: str, variant: str, manifest: Mapping[str,
         and edition is not None
         and split in edition.splits
         and manifest.get("sources") == _expected_sources(edition, split)
+        and manifest.get("options", {}) == dict(variant.options)
     )
 
 
-def locate(spec: DatasetSpec, split: str, root: Path, variant: str) -> Located | None:
+def locate(spec: DatasetSpec, split: str, root: Path, variant: Variant) -> Located | None:
     """The prepared split if it is there and fresh, else None (stale ones are logged)."""
-    path = store.split_dir(root, spec.name, variant, split)
+    path = store.split_dir(root, spec.name, variant.name, split)
     manifest = store.read_manifest(path)
     if manifest is None:
         return None
@@ -178,13 +229,15 @@ def ensure_split(
     root: Path | None = None,
     sample: bool = False,
     progress: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> Located:
     """The prepared split, building it first if it is missing or stale."""
     spec.split(split)  # unknown split -> clear error
     base = cache_root(root, create=False)
-    variant = SAMPLE if sample else DEFAULT
-    found = locate(spec, split, base, variant)
-    return found or prepare_split(spec, split, root=root, sample=sample, progress=progress)
+    found = locate(spec, split, base, Variant.of(sample, options))
+    return found or prepare_split(
+        spec, split, root=root, sample=sample, progress=progress, options=options
+    )
 
 
 def prepare_split(
@@ -195,11 +248,12 @@ def prepare_split(
     sample: bool = False,
     progress: bool = True,
     force: bool = False,
+    options: Mapping[str, Any] | None = None,
 ) -> Located:
     """Build one split into the store (under the dataset's lock), unless a fresh one exists."""
     base = cache_root(root)
-    variant = SAMPLE if sample else DEFAULT
-    variant_dir = store.split_dir(base, spec.name, variant, split).parent
+    variant = Variant.of(sample, options)
+    variant_dir = store.split_dir(base, spec.name, variant.name, split).parent
     variant_dir.mkdir(parents=True, exist_ok=True)
     with variant_lock(variant_dir):
         store.remove_leftovers(variant_dir)
@@ -212,9 +266,9 @@ def variant_lock(variant_dir: Path) -> AbstractContextManager[Any]:
 
 
 def _sources(
-    spec: DatasetSpec, split: str, root: Path, variant: str, progress: bool
+    spec: DatasetSpec, split: str, root: Path, variant: Variant, progress: bool
 ) -> tuple[Edition, dict[str, Path]]:
-    if variant == SAMPLE:
+    if variant.sample:
         if spec.sample is None:
             raise CacheError(f"{spec.name} has no bundled sample; load the full data instead")
         folder = bundled_dir(spec.name)
@@ -222,16 +276,17 @@ def _sources(
     return fetch_edition(spec, [split], root, progress=progress)
 
 
-def _build(spec: DatasetSpec, split: str, root: Path, variant: str, progress: bool) -> Located:
+def _build(spec: DatasetSpec, split: str, root: Path, variant: Variant, progress: bool) -> Located:
     edition, paths = _sources(spec, split, root, variant, progress)
     roles = {role: paths[f.name] for role, f in edition.files_for(split).items()}
-    target = store.split_dir(root, spec.name, variant, split)
+    target = store.split_dir(root, spec.name, variant.name, split)
+    options = {**edition.options, **dict(variant.options)}
     started = time.perf_counter()
     with store.SplitBuilder(target) as builder, _progress(spec, split, progress) as tick:
         count = edition.counts.get(split, spec.split(split).count)
-        request = ReadRequest(spec.name, split, roles, edition.options, count, tick)
+        request = ReadRequest(spec.name, split, roles, options, count, tick)
         extras = get_reader(edition.format)(request, builder.writer)
-        _check_output(spec, split, edition, builder.writer.arrays)
+        _check_output(spec, split, edition, builder.writer.arrays, extras)
         extras = {**extras, **_hierarchy(spec, split, builder.writer.arrays)}
         manifest = _manifest(spec, split, variant, edition, extras)
         located = Located(target, builder.commit(manifest))
@@ -240,12 +295,13 @@ def _build(spec: DatasetSpec, split: str, root: Path, variant: str, progress: bo
 
 
 def _manifest(
-    spec: DatasetSpec, split: str, variant: str, edition: Edition, extras: Mapping[str, Any]
+    spec: DatasetSpec, split: str, variant: Variant, edition: Edition, extras: Mapping[str, Any]
 ) -> dict[str, Any]:
     return {
         "dataset": spec.name,
         "split": split,
-        "variant": variant,
+        "variant": variant.name,
+        "options": dict(variant.options),
         "edition": edition.name,
         "format": edition.format,
         "sources": _expected_sources(edition, split),
@@ -256,7 +312,11 @@ def _manifest(
 
 
 def _check_output(
-    spec: DatasetSpec, split: str, edition: Edition, arrays: Mapping[str, np.ndarray[Any, Any]]
+    spec: DatasetSpec,
+    split: str,
+    edition: Edition,
+    arrays: Mapping[str, np.ndarray[Any, Any]],
+    extras: Mapping[str, Any],
 ) -> None:
     """Counts, image shape and label range against the catalog, before anything is visible."""
     expected = edition.counts.get(split, spec.split(split).count)
@@ -270,7 +330,8 @@ def _check_output(
             f"{where}: one image has shape {images.shape[1:]}, expected {spec.image_shape}"
         )
     labels = arrays.get("labels")
-    if labels is not None and spec.classes and len(labels):
+    indices = extras.get("labels_are_class_indices", True)
+    if labels is not None and spec.classes and len(labels) and indices:
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= len(spec.classes):
             raise FormatError(

@@ -7,7 +7,8 @@ A reader never touches the network, the cache layout or the terminal. It is a fu
 that reads the files of one split (``request.files`` maps a role such as ``"images"`` to a
 local path), asks ``out`` for arrays of the final shape and fills them (in chunks, so memory
 stays bounded), and returns extra facts for the manifest (class names found in the file,
-skipped members with reasons, ...). ``out`` is implemented by :mod:`imagesets.store`; readers
+skipped members with reasons, ...; ``"labels_are_class_indices": False`` when the labels are
+not indices into the class names, as with SVHN's raw 1..10). ``out`` is implemented by :mod:`imagesets.store`; readers
 only see this protocol, so the store knows no source format and the formats know no cache.
 
 Readers are found by format name through :data:`READERS`, a table of import paths, so that
@@ -83,6 +84,7 @@ READERS: dict[str, str] = {
     "idx": "imagesets.formats.idx:read_split",
     "cifar-python": "imagesets.formats.cifar:read_python_split",
     "cifar-binary": "imagesets.formats.cifar:read_binary_split",
+    "svhn-mat": "imagesets.formats.svhn:read_split",
 }
 
 
