@@ -137,6 +137,68 @@ class Split:
 
         return split_stats(self.arrays["images"], self.labels, max(len(self.classes), 1))
 
+    # ------------------------------------------------------------------ training feeds
+
+    def batches(self, batch_size: int, **kwargs: Any) -> Iterator[tuple[Array, Array]]:
+        """Shuffled ``(images, labels)`` numpy batches by vectorised gathers.
+
+        Keywords as :func:`imagesets.batching.batches`: ``shuffle=True, seed=None, epoch=0,
+        drop_last=False, normalize=False, layout="NHWC"|"NCHW", dtype=None,
+        shard=(index, count), transform=None``. The same ``seed`` and ``epoch`` give the same
+        order on any machine; labels come out int64.
+        """
+        from .batching import batches
+
+        kwargs.setdefault("normalize", self.normalize)
+        return batches(self.arrays["images"], self.labels, batch_size, **kwargs)
+
+    def shard(self, index: int, count: int) -> Split:
+        """A fixed part of this split (rows ``index::count``): the ``count`` parts are
+        disjoint and together complete. For a part that is reshuffled every epoch, pass
+        ``shard=(index, count)`` to :meth:`batches` instead."""
+        if not 0 <= index < count:
+            raise ValueError(f"shard index must be in 0..{count - 1}, found {index}")
+        return self[index::count]  # type: ignore[no-any-return]
+
+    def to_torch(self, transform: Any = None) -> Any:
+        """A map-style ``torch.utils.data.Dataset`` (see :mod:`imagesets.adapters.torch`)."""
+        from .adapters.torch import to_torch_dataset
+
+        return to_torch_dataset(self.arrays["images"], self.labels, transform)
+
+    def torch_loader(self, batch_size: int, **kwargs: Any) -> Any:
+        """Batches as torch tensors straight from the vectorised path (float32 NCHW in [0, 1]
+        by default; ``pin_memory``, ``device``, and every keyword of :meth:`batches`)."""
+        from .adapters.torch import torch_loader
+
+        return torch_loader(self.arrays["images"], self.labels, batch_size, **kwargs)
+
+    def to_tf(self, batch_size: int, **kwargs: Any) -> Any:
+        """A ``tf.data.Dataset`` of ``(images, labels)`` batches, equal to :meth:`batches`."""
+        from .adapters.tensorflow import to_tf_dataset
+
+        return to_tf_dataset(self.arrays["images"], self.labels, batch_size, **kwargs)
+
+    def jax_batches(self, batch_size: int, **kwargs: Any) -> Iterator[tuple[Any, Any]]:
+        """The batches of :meth:`batches` as ``jax.Array`` pairs (``device=`` to place them)."""
+        from .adapters.jax import jax_batches
+
+        return jax_batches(self.arrays["images"], self.labels, batch_size, **kwargs)
+
+    def to_dask(self, chunks: Any = "auto") -> tuple[Any, Any]:
+        """``(images, labels)`` as lazy dask arrays over the memory-mapped files (no copy)."""
+        from .adapters.dask import to_dask
+
+        return to_dask(self.arrays["images"], self.labels, chunks)
+
+    def normalizer(self, layout: str = "NHWC") -> Any:
+        """An :class:`imagesets.augment.Normalize` step with this split's own per-channel
+        mean and std (from :meth:`stats`), for batches made with ``normalize=True``."""
+        from .augment import Normalize
+
+        result = self.stats()
+        return Normalize(result.mean, result.std, layout)  # type: ignore[arg-type]
+
     def class_name(self, label: int) -> str:
         """The name of class ``label`` (the number itself when it names no class)."""
         index = int(label)

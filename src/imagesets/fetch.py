@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
+import urllib3
 from filelock import FileLock
 
 from .catalog import RemoteFile
@@ -57,6 +58,7 @@ class _Fatal(Exception):
     def __init__(self, reason: str, verification: bool = False) -> None:
         super().__init__(reason)
         self.verification = verification
+        self.resumed = False  # the failed attempt had resumed an earlier .part
 
 
 def candidate_urls(dataset: str, rf: RemoteFile) -> list[str]:
@@ -124,13 +126,13 @@ def _range_start(resp: requests.Response) -> int | None:
 
 
 def _chunks(resp: requests.Response) -> Iterator[bytes]:
+    """The body exactly as sent (no Content-Encoding decoding: a .gz served with
+    ``Content-Encoding: gzip`` must stay compressed), as soon as bytes arrive, so a dropped
+    connection keeps everything received."""
     try:
-        yield from resp.iter_content(CHUNK)
-    except (
-        requests.ConnectionError,
-        requests.exceptions.ChunkedEncodingError,
-        requests.Timeout,
-    ) as exc:
+        while chunk := resp.raw.read1(CHUNK, decode_content=False):
+            yield chunk
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise _Transient(f"connection dropped mid-file: {type(exc).__name__}") from exc
     finally:
         resp.close()
@@ -184,13 +186,19 @@ def _download_once(
         for chunk in chunks:
             written += len(chunk)
             if written > rf.size:
+                out.close()
+                part.unlink()
                 raise _Fatal(f"size: expected {rf.size} bytes, the server sent more", True)
             out.write(chunk)
             digest.update(chunk)
             bar.update(len(chunk))
         out.flush()
         os.fsync(out.fileno())
-    _verify(rf, part, written, digest.hexdigest())
+    try:
+        _verify(rf, part, written, digest.hexdigest())
+    except _Fatal as exc:
+        exc.resumed = offset > 0
+        raise
 
 
 def _verify(rf: RemoteFile, part: Path, size: int, sha: str) -> None:
@@ -206,16 +214,25 @@ def _verify(rf: RemoteFile, part: Path, size: int, sha: str) -> None:
 def _try_url(
     session: requests.Session, url: str, rf: RemoteFile, part: Path, show: bool, retries: int
 ) -> None:
-    for attempt in range(retries + 1):
+    """Transient failures are retried (resuming the part) with backoff; a resumed download
+    that fails verification (a stale part) is started over once from byte 0."""
+    attempt, fresh_retry = 0, True
+    while True:
         try:
             _download_once(session, url, rf, part, show)
             return
+        except _Fatal as exc:
+            if not (exc.resumed and fresh_retry):
+                raise
+            fresh_retry = False  # _verify removed the spoiled part
+            log.warning("%s: %s after resuming an old part; starting over", url, exc)
         except _Transient as exc:
             if attempt == retries:
                 raise _Fatal(f"{exc} (after {retries + 1} attempts)") from exc
             delay = BACKOFF * 2**attempt
             log.warning("%s: %s; retrying in %.2g s (resuming)", url, exc, delay)
             time.sleep(delay)
+            attempt += 1
 
 
 # --------------------------------------------------------------------------- one file

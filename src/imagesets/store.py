@@ -209,14 +209,20 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     """The manifest of the split folder ``path``, or None when the split is not there."""
     try:
         text = (path / MANIFEST).read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CacheError(f"prepared split {path}: manifest.json is not valid JSON ({exc})") from exc
+        raise CacheError(
+            f"prepared split {path}: manifest.json is not valid JSON ({exc}); remove the "
+            "folder with `imagesets clean NAME` and load again"
+        ) from exc
     if not isinstance(data, dict):
-        raise CacheError(f"prepared split {path}: manifest.json is not a JSON object")
+        raise CacheError(
+            f"prepared split {path}: manifest.json is not a JSON object; remove the folder "
+            "with `imagesets clean NAME` and load again"
+        )
     return data
 
 
@@ -267,15 +273,33 @@ def _map(
     access = mmap.ACCESS_READ if mode == "r" else mmap.ACCESS_COPY
     try:
         with file.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size != offset + nbytes:
-                raise CacheError(
-                    f"prepared array {file}: expected {offset + nbytes} bytes for {shape} "
-                    f"{dtype.str}, found {size}"
-                )
+            _check_header(fh, file, offset, dtype, shape, nbytes)
             mm = mmap.mmap(fh.fileno(), 0, access=access)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise CacheError(f"prepared array {file} cannot be opened: {exc}") from exc
-    return np.frombuffer(mm, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset).reshape(
-        shape
+    flat = np.frombuffer(mm, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
+    return flat.reshape(shape)
+
+
+def _check_header(
+    fh: BinaryIO, file: Path, offset: int, dtype: np.dtype[Any], shape: tuple[int, ...], nbytes: int
+) -> None:
+    """The file's own ``.npy`` header and size must agree with the manifest."""
+    major, _ = np.lib.format.read_magic(fh)
+    reader = (
+        np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
     )
+    found_shape, fortran, found_dtype = reader(fh)
+    size = os.fstat(fh.fileno()).st_size
+    if (found_shape, fortran, found_dtype, fh.tell(), size) != (
+        shape,
+        False,
+        dtype,
+        offset,
+        offset + nbytes,
+    ):
+        raise CacheError(
+            f"prepared array {file}: expected {shape} {dtype.str} in {offset + nbytes} bytes, "
+            f"found {found_shape} {found_dtype.str}{' (Fortran order)' if fortran else ''} in "
+            f"{size} bytes; remove it with `imagesets clean NAME` and load again"
+        )

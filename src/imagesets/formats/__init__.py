@@ -8,8 +8,9 @@ that reads the files of one split (``request.files`` maps a role such as ``"imag
 local path), asks ``out`` for arrays of the final shape and fills them (in chunks, so memory
 stays bounded), and returns extra facts for the manifest (class names found in the file,
 skipped members with reasons, ...; ``"labels_are_class_indices": False`` when the labels are
-not indices into the class names, as with SVHN's raw 1..10). ``out`` is implemented by :mod:`imagesets.store`; readers
-only see this protocol, so the store knows no source format and the formats know no cache.
+not indices into the class names, as with SVHN's raw 1..10). ``out`` is implemented by
+:mod:`imagesets.store`; readers only see this protocol, so the store knows no source format and
+the formats know no cache.
 
 Readers are found by format name through :data:`READERS`, a table of import paths, so that
 importing :mod:`imagesets` imports no reader.

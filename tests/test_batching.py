@@ -1,0 +1,357 @@
+"""Tests of imagesets.batching: order, sharding, conversion, sample sources."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from imagesets.batching import BatchPlan, EpochBatches, batches, epoch_indices
+
+Array = np.ndarray[Any, Any]
+
+
+def _data(n: int = 50, shape: tuple[int, ...] = (5, 4, 3)) -> tuple[Array, Array]:
+    rng = np.random.default_rng(123)
+    images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+    return images, (np.arange(n) % 10).astype(np.uint8)
+
+
+def _ids(n: int = 50, shape: tuple[int, ...] = (2, 2)) -> tuple[Array, Array]:
+    """Images whose every pixel is the sample number (n <= 256), labels the same number."""
+    images = np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None], (n, *shape)).copy()
+    return images, np.arange(n, dtype=np.int64)
+
+
+def _order(**kwargs: Any) -> list[int]:
+    images, labels = _ids()
+    return [int(v) for _, y in batches(images, labels, 7, **kwargs) for v in y]
+
+
+def test_same_seed_and_epoch_give_the_same_order() -> None:
+    assert _order(seed=5, epoch=3) == _order(seed=5, epoch=3)
+
+
+def test_order_is_the_documented_pcg64_permutation() -> None:
+    expected = np.random.default_rng([5, 3]).permutation(50).tolist()
+    assert _order(seed=5, epoch=3) == expected
+
+
+def test_epochs_and_seeds_differ() -> None:
+    assert _order(seed=5, epoch=0) != _order(seed=5, epoch=1)
+    assert _order(seed=5, epoch=0) != _order(seed=6, epoch=0)
+
+
+def test_seed_none_draws_fresh_entropy() -> None:
+    assert _order(seed=None) != _order(seed=None)
+    assert sorted(_order(seed=None)) == list(range(50))
+
+
+def test_no_shuffle_keeps_storage_order() -> None:
+    assert _order(shuffle=False) == list(range(50))
+
+
+@pytest.mark.parametrize("epoch", [0, 1, 7])
+def test_every_image_is_seen_exactly_once_per_epoch(epoch: int) -> None:
+    images, labels = _ids()
+    seen = [int(x[i, 0, 0]) for x, _ in batches(images, labels, 8, seed=1, epoch=epoch)
+            for i in range(len(x))]  # fmt: skip
+    assert sorted(seen) == list(range(50))
+
+
+def test_images_and_labels_stay_paired() -> None:
+    images, labels = _ids()
+    for x, y in batches(images, labels, 9, seed=2):
+        assert x[:, 0, 0].tolist() == y.tolist()
+
+
+def test_batch_sizes_with_and_without_drop_last() -> None:
+    images, labels = _ids()
+    sizes = [len(y) for _, y in batches(images, labels, 16, seed=0)]
+    dropped = [len(y) for _, y in batches(images, labels, 16, seed=0, drop_last=True)]
+    assert sizes == [16, 16, 16, 2]
+    assert dropped == [16, 16, 16]
+
+
+def test_drop_last_keeps_the_same_order_prefix() -> None:
+    assert _order(seed=4, drop_last=True) == _order(seed=4)[:49]
+
+
+@pytest.mark.parametrize("count", [1, 3, 4, 7])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_shards_are_disjoint_and_complete(count: int, drop_last: bool) -> None:
+    parts = [_order(seed=9, shard=(i, count), drop_last=drop_last) for i in range(count)]
+    flat = [v for part in parts for v in part]
+    assert len(flat) == len(set(flat))
+    if not drop_last:
+        assert sorted(flat) == list(range(50))
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_shards_with_drop_last_have_equal_length_and_batch_count() -> None:
+    images, labels = _ids()
+    counts = {len(list(batches(images, labels, 4, seed=1, shard=(i, 3), drop_last=True)))
+              for i in range(3)}  # fmt: skip
+    lengths = {len(epoch_indices(50, seed=1, shard=(i, 3), drop_last=True)) for i in range(3)}
+    assert lengths == {16}
+    assert counts == {4}
+
+
+def test_shards_are_shuffled_slices_of_the_epoch_permutation() -> None:
+    perm = epoch_indices(50, seed=3, epoch=2)
+    assert epoch_indices(50, seed=3, epoch=2, shard=(1, 4)).tolist() == perm[1::4].tolist()
+    assert _order(seed=3, epoch=2, shard=(1, 4)) != sorted(perm[1::4].tolist())
+
+
+def test_shuffled_shards_without_a_seed_are_refused() -> None:
+    images, labels = _ids()
+    with pytest.raises(ValueError, match="same integer seed"):
+        batches(images, labels, 4, shard=(0, 2))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"shard": (2, 2)}, "index must be in"),
+        ({"shard": (0, 0)}, "count >= 1"),
+        ({"seed": -1}, "seed"),
+        ({"epoch": -1}, "epoch"),
+        ({"layout": "HWC"}, "layout"),
+        ({"normalize": True, "dtype": np.uint8}, "float dtype"),
+    ],
+)
+def test_bad_arguments_are_refused_at_call_time(kwargs: dict[str, Any], match: str) -> None:
+    images, labels = _ids()
+    with pytest.raises(ValueError, match=match):
+        batches(images, labels, 4, seed=kwargs.pop("seed", 0), **kwargs)
+
+
+@pytest.mark.parametrize("size", [0, -3, 2.5, True])
+def test_bad_batch_size_is_refused(size: Any) -> None:
+    images, labels = _ids()
+    with pytest.raises(ValueError, match="batch_size"):
+        batches(images, labels, size)
+
+
+def test_mismatched_labels_and_bad_images_are_refused() -> None:
+    images, labels = _ids()
+    with pytest.raises(ValueError, match=r"labels: expected an integer array of shape \(50,\)"):
+        batches(images, labels[:-1], 4)
+    with pytest.raises(ValueError, match="labels"):
+        batches(images, labels.astype(np.float32), 4)
+    with pytest.raises(ValueError, match=r"images: expected shape"):
+        batches(images.reshape(50, 4), labels, 4)
+    with pytest.raises(TypeError, match="take"):
+        batches([[1]] * 50, labels, 4)  # type: ignore[arg-type]
+
+
+def test_default_output_is_uint8_as_stored_and_int64_labels() -> None:
+    images, labels = _data()
+    x, y = next(iter(batches(images, labels, 8, shuffle=False)))
+    assert x.dtype == np.uint8 and y.dtype == np.int64
+    np.testing.assert_array_equal(x, images[:8])
+    np.testing.assert_array_equal(y, labels[:8])
+    assert type(x) is np.ndarray and x.flags.c_contiguous and x.flags.writeable
+
+
+def test_normalize_gives_float32_in_unit_range_divided_by_255() -> None:
+    images, labels = _data()
+    x, _ = next(iter(batches(images, labels, 8, shuffle=False, normalize=True)))
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x, images[:8].astype(np.float32) / 255)
+    full = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    xf, _ = next(iter(batches(full, [0], 1, normalize=True)))
+    assert xf.min() == 0.0 and xf.max() == 1.0
+
+
+def test_nchw_layout_moves_channels_first() -> None:
+    images, labels = _data()
+    x, _ = next(iter(batches(images, labels, 8, shuffle=False, layout="NCHW")))
+    assert x.shape == (8, 3, 5, 4) and x.flags.c_contiguous
+    np.testing.assert_array_equal(x, images[:8].transpose(0, 3, 1, 2))
+
+
+def test_grayscale_gets_a_channel_axis_only_in_nchw() -> None:
+    images, labels = _data(shape=(6, 5))
+    x_hwc, _ = next(iter(batches(images, labels, 4, shuffle=False)))
+    x_chw, _ = next(iter(batches(images, labels, 4, shuffle=False, layout="NCHW")))
+    assert x_hwc.shape == (4, 6, 5)
+    assert x_chw.shape == (4, 1, 6, 5)
+    np.testing.assert_array_equal(x_chw[:, 0], images[:4])
+
+
+def test_normalize_and_nchw_together_with_float64() -> None:
+    images, labels = _data()
+    x, _ = next(
+        iter(batches(images, labels, 8, seed=1, normalize=True, layout="NCHW", dtype="float64"))
+    )
+    idx = epoch_indices(50, seed=1)[:8]
+    assert x.dtype == np.float64 and x.flags.c_contiguous
+    np.testing.assert_array_equal(x, images[idx].transpose(0, 3, 1, 2) / 255.0)
+
+
+def test_dtype_without_normalize_casts_unscaled() -> None:
+    images, labels = _data()
+    x, _ = next(iter(batches(images, labels, 8, shuffle=False, dtype=np.float16)))
+    assert x.dtype == np.float16
+    np.testing.assert_array_equal(x, images[:8].astype(np.float16))
+
+
+def test_works_on_a_read_only_memmap(tmp_path: Path) -> None:
+    images, labels = _data(n=300, shape=(28, 28))
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", labels)
+    mm_x = np.load(tmp_path / "images.npy", mmap_mode="r")
+    mm_y = np.load(tmp_path / "labels.npy", mmap_mode="r")
+    got = list(batches(mm_x, mm_y, 64, seed=8, epoch=1))
+    want = list(batches(images, labels, 64, seed=8, epoch=1))
+    assert len(got) == len(want) == 5
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+        assert type(gx) is np.ndarray and gx.flags.writeable
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
+    assert not mm_x.flags.writeable
+
+
+def test_transform_gets_a_reproducible_generator_per_batch() -> None:
+    images, labels = _data()
+
+    def jitter(x: Array, rng: np.random.Generator) -> Array:
+        return x + rng.random(x.shape, dtype=np.float32)
+
+    def run(epoch: int) -> list[Array]:
+        kw: dict[str, Any] = {"seed": 3, "epoch": epoch, "normalize": True, "transform": jitter}
+        return [x for x, _ in batches(images, labels, 16, **kw)]
+
+    first, again, other = run(0), run(0), run(1)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+    plain = next(iter(batches(images, labels, 16, seed=3, normalize=True)))[0]
+    noise = first[0] - plain
+    assert noise.min() >= 0 and noise.max() < 1 and not np.array_equal(noise, 0 * noise)
+
+
+def test_transform_streams_differ_per_epoch_batch_and_shard() -> None:
+    images, labels = _data(n=64)
+
+    def noise(x: Array, rng: np.random.Generator) -> Array:
+        return rng.random(4)
+
+    def draws(epoch: int, shard: tuple[int, int] | None = None) -> list[list[float]]:
+        kw: dict[str, Any] = {"seed": 3, "epoch": epoch, "shard": shard, "transform": noise}
+        return [x.tolist() for x, _ in batches(images, labels, 16, **kw)]
+
+    epoch0 = draws(0)
+    assert epoch0 == draws(0)
+    assert all(a != b for a, b in zip(epoch0, draws(1), strict=True))
+    assert len({tuple(d) for d in epoch0}) == len(epoch0)
+    assert draws(0, (0, 2))[0] != draws(0, (1, 2))[0]
+
+
+def test_batch_plan_length_matches_the_batches() -> None:
+    for shard in (None, (0, 3), (2, 3)):
+        for drop_last in (False, True):
+            plan = BatchPlan.create(50, 7, seed=1, shard=shard, drop_last=drop_last)
+            assert len(plan) == len(list(plan.batch_indices()))
+    assert len(BatchPlan.create(50, 7, seed=1)) == 8
+    assert len(BatchPlan.create(50, 7, seed=1, drop_last=True)) == 7
+
+
+def test_batch_plan_fixes_a_fresh_seed_once() -> None:
+    plan = BatchPlan.create(50, 7)
+    assert plan.indices().tolist() == plan.indices().tolist()
+    assert isinstance(plan.seed, int)
+
+
+def test_epoch_batches_advance_one_epoch_per_iteration() -> None:
+    images, labels = _ids()
+    loader = EpochBatches(images, labels, 10, seed=4)
+    first = [y.tolist() for _, y in loader]
+    second = [y.tolist() for _, y in loader]
+    assert first == [y.tolist() for _, y in batches(images, labels, 10, seed=4, epoch=0)]
+    assert second == [y.tolist() for _, y in batches(images, labels, 10, seed=4, epoch=1)]
+    loader.set_epoch(0)
+    assert [y.tolist() for _, y in loader] == first
+    assert len(loader) == 5
+
+
+class _Decoding:
+    """A sample source that 'decodes' on access and records the threads it ran in."""
+
+    def __init__(self, images: Array) -> None:
+        self.images = images
+        self.threads: set[str] = set()
+        self.calls = 0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def take(self, indices: Array) -> Array:
+        self.threads.add(threading.current_thread().name)
+        self.calls += 1
+        return self.images[indices]
+
+
+def test_sample_source_batches_equal_the_array_batches() -> None:
+    images, labels = _data(n=200)
+    source = _Decoding(images)
+    kw: dict[str, Any] = {"seed": 2, "normalize": True, "layout": "NCHW"}
+    got = list(batches(source, labels, 16, workers=2, prefetch=3, **kw))
+    want = list(batches(images, labels, 16, **kw))
+    assert len(got) == len(want) == 13
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
+    assert source.threads and all(name.startswith("imagesets") for name in source.threads)
+
+
+def test_sample_source_prefetch_is_bounded() -> None:
+    images, labels = _data(n=200)
+    source = _Decoding(images)
+    stream = batches(source, labels, 10, seed=0, workers=1, prefetch=2)
+    next(stream)
+    assert source.calls <= 3
+    stream.close()  # type: ignore[attr-defined]
+    assert source.calls <= 3
+
+
+def test_sample_source_errors_reach_the_caller() -> None:
+    class Broken(_Decoding):
+        def take(self, indices: Array) -> Array:
+            return self.images[indices][:1]
+
+    images, labels = _data()
+    with pytest.raises(ValueError, match=r"Broken.take: expected an array of 8 samples"):
+        list(batches(Broken(images), labels, 8, seed=0))
+
+
+def test_bad_worker_counts_are_refused() -> None:
+    images, labels = _data()
+    with pytest.raises(ValueError, match="workers and prefetch"):
+        batches(_Decoding(images), labels, 8, seed=0, workers=0)
+
+
+def test_packed_jpeg_store_is_a_sample_source() -> None:
+    import io
+
+    from imagesets.imaging import encode
+    from imagesets.packed import PackedImages, PackedWriter
+    from imagesets.testing.images import photo
+
+    buf = io.BytesIO()
+    writer = PackedWriter(buf)
+    for i in range(20):
+        writer.append(encode(photo(24, 32, i)))
+    packed = PackedImages(buf.getvalue(), writer.offsets(), size=16)
+    decoded = packed.take(np.arange(20))
+    labels = np.arange(20) % 3
+    got = list(batches(packed, labels, 6, seed=1, layout="NCHW", workers=2))
+    want = list(batches(decoded, labels, 6, seed=1, layout="NCHW"))
+    assert [x.shape for x, _ in got] == [(6, 3, 16, 16)] * 3 + [(2, 3, 16, 16)]
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+        np.testing.assert_array_equal(gx, wx)
+        np.testing.assert_array_equal(gy, wy)
