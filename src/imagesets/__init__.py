@@ -25,6 +25,7 @@ _LAZY = {
     "info": "imagesets.api",
     "list_datasets": "imagesets.api",
     "register": "imagesets.catalog",
+    "from_folder": "imagesets.folders",
     "Dataset": "imagesets.dataset",
     "Split": "imagesets.dataset",
     "DatasetSpec": "imagesets.catalog",
@@ -38,6 +39,7 @@ __all__ = [
     "Split",
     "__version__",
     "download",
+    "from_folder",
     "import_files",
     "info",
     "list_datasets",
@@ -51,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import download, import_files, info, list_datasets, load, load_data, prepare
     from .catalog import DatasetSpec, RemoteFile, register
     from .dataset import Dataset, Split
+    from .folders import from_folder
 
 
 def __getattr__(name: str) -> Any:

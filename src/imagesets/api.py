@@ -127,7 +127,7 @@ def _split(spec: DatasetSpec, name: str, st: store.StoredSplit, normalize: bool)
     classes = tuple(st.manifest.get("classes") or spec.classes)
     names = {k: tuple(v) for k, v in spec.label_names.items()}
     names.update({k: tuple(st.manifest[k]) for k in ("superclasses",) if k in st.manifest})
-    return Split(name, dict(st.arrays), classes, normalize, st.manifest, names)
+    return Split(name, dict(st.arrays), classes, normalize, st.manifest, names, dict(st.blobs))
 
 
 def load_data(

@@ -73,7 +73,9 @@ class Edition:
 
     ``splits`` maps a split name to ``{role: file name}`` (roles are the format's, such as
     ``images`` and ``labels`` for IDX or ``archive`` for CIFAR). ``bundled`` editions ship
-    inside the package (the offline samples) and have no URLs.
+    inside the package (the offline samples) and have no URLs. A ``local`` edition is a folder
+    on this machine (an image tree): it has no files, and each split maps a role to a path
+    relative to ``local``.
     """
 
     name: str
@@ -83,6 +85,7 @@ class Edition:
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     bundled: bool = False
     counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    local: str | None = None
 
     def file(self, name: str) -> RemoteFile:
         """The :class:`RemoteFile` called ``name``."""
@@ -229,10 +232,9 @@ def _parse_file(data: Any, source: str, where: str) -> RemoteFile:
 
 def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) -> Edition:
     f = _Fields(data, source, where)
-    files = tuple(
-        _parse_file(d, source, f"{where}files[{i}].")
-        for i, d in enumerate(f.get("files", list, what="a list of file tables"))
-    )
+    local = f.get("local", str, None)
+    listed = f.get("files", list, [] if local is not None else ..., "a list of file tables")
+    files = tuple(_parse_file(d, source, f"{where}files[{i}].") for i, d in enumerate(listed))
     known = {x.name for x in files}
     splits: dict[str, Mapping[str, str]] = {}
     for split, roles in f.get("splits", Mapping, what="a table split -> {role: file}").items():
@@ -240,7 +242,7 @@ def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) ->
         if split not in split_names:
             raise sf.fail("", f"one of the splits {sorted(split_names)}", split)
         for role, fname in roles.items():
-            if fname not in known:
+            if local is None and fname not in known:
                 raise sf.fail(role, f"one of the edition's file names {sorted(known)}", fname)
         splits[split] = MappingProxyType(dict(roles))
     counts_table = f.sub("counts", {})
@@ -255,6 +257,7 @@ def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) ->
         options=MappingProxyType(dict(f.get("options", Mapping, {}))),
         bundled=f.get("bundled", bool, False),
         counts=MappingProxyType(counts),
+        local=local,
     )
 
 

@@ -81,16 +81,21 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _print_skipped(args: argparse.Namespace) -> int:
-    ds = api.load(
-        args.name,
-        root=args.root,
-        sample=args.sample,
-        options=_options(args),
-        progress=_progress(args),
-    )
-    for name, split in ds.splits.items():
-        for row in split.manifest.get("skipped", []):
-            _out(f"{name}\t{row.get('path')}\t{row.get('reason')}")
+    """Skipped files of every prepared variant of the dataset (nothing is prepared)."""
+    from . import store
+
+    spec = catalog.get(args.name, _root(args))
+    prepared = _root(args) / "prepared" / spec.name
+    manifests = sorted(prepared.glob(f"*/*/{store.MANIFEST}")) if prepared.is_dir() else []
+    if not manifests:
+        raise ImagesetsError(
+            f"{spec.name} is not prepared yet; run `imagesets prepare {spec.name}`"
+        )
+    for path in manifests:
+        manifest = store.read_manifest(path.parent) or {}
+        for row in manifest.get("skipped", []):
+            where = f"{manifest.get('variant')}/{manifest.get('split')}"
+            _out(f"{where}\t{row.get('path')}\t{row.get('reason')}")
     return 0
 
 
@@ -180,7 +185,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     suffix = f" ({named})" if named != str(int(label)) else ""
     _out(f"{args.split} label [{args.index}] = {int(label)}{suffix}")
     if args.out:
-        viz.scaled(image, args.scale).save(args.out)
+        scale = args.scale or max(1, 224 // max(image.shape[:2]))
+        viz.scaled(image, scale).save(args.out)
         _out(f"wrote {args.out}")
     elif not args.quiet:
         _out(viz.ascii_preview(image))
@@ -232,6 +238,30 @@ def cmd_stats(args: argparse.Namespace) -> int:
     _out("  std  " + ", ".join(f"{s:.4f}" for s in result.std) + "  (over all pixels)")
     for label, n in enumerate(result.class_counts.tolist()):
         _out(f"  {label:>4} {split.class_name(label):<24} {n:>8,}")
+    return 0
+
+
+def cmd_prepare_folder(args: argparse.Namespace) -> int:
+    from .folders import from_folder
+
+    ds = from_folder(
+        args.path,
+        name=args.name,
+        size=args.size,
+        max_side=args.max_side,
+        label_depth=args.label_depth,
+        root=args.root,
+        persist=True,
+        progress=_progress(args),
+    )
+    total = sum(len(s) for s in ds.splits.values())
+    skipped = sum(len(s.skipped) for s in ds.splits.values())
+    for name, split in ds.splits.items():
+        _out(f"{name}\t{len(split)} images\t{len(split.classes)} classes")
+    _out(
+        f"{total} images, {skipped} skipped"
+        + (f": see imagesets info {ds.info.name} --skipped" if skipped else "")
+    )
     return 0
 
 
@@ -333,7 +363,7 @@ def _setup_show(p: argparse.ArgumentParser) -> None:
     _sample(p)
     p.add_argument("--index", type=int, default=100)
     p.add_argument("--out", help="write the image, scaled up, as this PNG")
-    p.add_argument("--scale", type=int, default=8)
+    p.add_argument("--scale", type=int, help="enlargement (default: to about 224 pixels)")
 
 
 def _setup_grid(p: argparse.ArgumentParser) -> None:
@@ -353,6 +383,15 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
+def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="a folder of class folders (optionally under train/, test/)")
+    p.add_argument("--name", help="dataset name (default: the folder's name)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--size", type=int, help="fixed-size arrays SIZExSIZE (resize + crop)")
+    form.add_argument("--max-side", type=int, help="packed JPEGs re-encoded to this max side")
+    p.add_argument("--label-depth", type=int, help="cut label paths to this many levels")
+
+
 def _setup_hash(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+")
 
@@ -370,6 +409,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "show": ("print one example's label and draw it", _setup_show, cmd_show),
     "grid": ("a sprite of K images per class", _setup_grid, cmd_grid),
     "stats": ("per-channel mean/std and class counts", _setup_stats, cmd_stats),
+    "prepare-folder": (
+        "make a dataset of a class-folder tree",
+        _setup_prepare_folder,
+        cmd_prepare_folder,
+    ),
     "hash": ("print catalog file entries for files", _setup_hash, cmd_hash),
 }
 

@@ -89,10 +89,25 @@ class Split:
     normalize: bool = False
     manifest: Mapping[str, Any] = field(default_factory=dict, repr=False)
     label_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    blobs: Mapping[str, Path] = field(default_factory=dict, repr=False)
 
     @property
-    def images(self) -> Array:
-        """The images: uint8 0..255 memory-mapped, or float32 in [0, 1] if ``normalize``."""
+    def packed(self) -> bool:
+        """True for a packed store: encoded images decoded on access (see :attr:`images`)."""
+        return "images" not in self.arrays and "data" in self.blobs
+
+    @property
+    def images(self) -> Any:
+        """The images: uint8 0..255 memory-mapped, or float32 in [0, 1] if ``normalize``.
+
+        For a packed split, a :class:`imagesets.packed.PackedImages`: ``images[i]`` decodes
+        one image (uint8 ``(H, W, 3)``, its own size) and ``images.take(idx, size=224)`` a
+        batch on all cores.
+        """
+        if self.packed:
+            from .packed import PackedImages
+
+            return PackedImages(self.blobs["data"], self.arrays["offsets"])
         raw = self.arrays["images"]
         return _to_float(raw) if self.normalize else raw
 
@@ -105,11 +120,21 @@ class Split:
     def __len__(self) -> int:
         return int(self.arrays["labels"].shape[0])
 
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Files that could not be decoded at prepare time: ``{"path", "reason"}`` each."""
+        return list(self.manifest.get("skipped", []))
+
     def __getitem__(self, index: Any) -> Any:
         """``split[i]`` -> ``(image, label)``; a slice or index array -> a sub-:class:`Split`."""
         if isinstance(index, (int, np.integer)):
-            image = self.arrays["images"][index]
+            image = self.images[index] if self.packed else self.arrays["images"][index]
             return (_to_float(image) if self.normalize else image), self.labels[index]
+        if self.packed:
+            raise TypeError(
+                f"split {self.name!r} is a packed store: index it with an int, or decode a "
+                "batch with split.images.take(indices, size=...)"
+            )
         return replace(self, arrays={k: v[index] for k, v in self.arrays.items()})
 
     def __iter__(self) -> Iterator[tuple[Array, Any]]:
@@ -139,18 +164,32 @@ class Split:
 
     # ------------------------------------------------------------------ training feeds
 
-    def batches(self, batch_size: int, **kwargs: Any) -> Iterator[tuple[Array, Array]]:
+    def batches(
+        self, batch_size: int, *, size: int | None = None, **kwargs: Any
+    ) -> Iterator[tuple[Array, Array]]:
         """Shuffled ``(images, labels)`` numpy batches by vectorised gathers.
 
         Keywords as :func:`imagesets.batching.batches`: ``shuffle=True, seed=None, epoch=0,
         drop_last=False, normalize=False, layout="NHWC"|"NCHW", dtype=None,
         shard=(index, count), transform=None``. The same ``seed`` and ``epoch`` give the same
-        order on any machine; labels come out int64.
+        order on any machine; labels come out int64. A packed split needs ``size`` (each
+        image resized and centre-cropped) and is decoded in worker threads with prefetch.
         """
         from .batching import batches
 
         kwargs.setdefault("normalize", self.normalize)
-        return batches(self.arrays["images"], self.labels, batch_size, **kwargs)
+        if self.packed:
+            kwargs.setdefault("workers", 1)  # PackedImages.take decodes on all cores itself
+        return batches(self._source(size), self.labels, batch_size, **kwargs)
+
+    def _source(self, size: int | None) -> Any:
+        if not self.packed:
+            return self.arrays["images"]
+        if size is None:
+            raise ValueError(f"split {self.name!r} is a packed store: pass size=... to batch it")
+        from .packed import PackedImages
+
+        return PackedImages(self.blobs["data"], self.arrays["offsets"], size=size)
 
     def shard(self, index: int, count: int) -> Split:
         """A fixed part of this split (rows ``index::count``): the ``count`` parts are

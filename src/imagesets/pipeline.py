@@ -66,6 +66,8 @@ class Located:
 
 
 def _expected_sources(edition: Edition, split: str) -> dict[str, dict[str, Any]]:
+    if edition.local is not None:
+        return {role: {"path": str(p)} for role, p in _local_roles(edition, split).items()}
     return {
         role: {"name": f.name, "sha256": f.sha256, "size": f.size}
         for role, f in edition.files_for(split).items()
@@ -168,7 +170,15 @@ def locate(spec: DatasetSpec, split: str, root: Path, variant: Variant) -> Locat
 # --------------------------------------------------------------------------- editions
 
 
+def _local_roles(edition: Edition, split: str) -> dict[str, Path]:
+    """A local edition's ``{role: folder}`` for one split (paths relative to ``local``)."""
+    base = Path(edition.local or ".")
+    return {role: base / rel for role, rel in edition.splits[split].items()}
+
+
 def _present(folder: Path, edition: Edition, split: str) -> bool:
+    if edition.local is not None:
+        return all(p.exists() for p in _local_roles(edition, split).values())
     return all(
         (folder / f.name).is_file() and (folder / f.name).stat().st_size == f.size
         for f in edition.files_for(split).values()
@@ -191,7 +201,17 @@ def fetch_edition(
         raise FetchError(f"no edition of {spec.name} holds the splits {list(splits)}")
     for ed in editions:
         if all(_present(folder, ed, s) for s in splits):
+            if ed.local is not None:
+                return ed, {}
             return ed, {f.name: folder / f.name for s in splits for f in ed.files_for(s).values()}
+    local = [ed for ed in editions if ed.local is not None]
+    if local:
+        missing = [str(p) for s in splits for p in _local_roles(local[0], s).values()]
+        raise FetchError(
+            f"{spec.name} is a local image folder and {', '.join(missing)} is no longer there; "
+            f"put it back, or register the folder again with `imagesets prepare-folder PATH "
+            f"--name {spec.name}`"
+        )
     if spec.manual:
         raise _manual_error(spec, folder)
     errors: list[str] = []
@@ -278,7 +298,10 @@ def _sources(
 
 def _build(spec: DatasetSpec, split: str, root: Path, variant: Variant, progress: bool) -> Located:
     edition, paths = _sources(spec, split, root, variant, progress)
-    roles = {role: paths[f.name] for role, f in edition.files_for(split).items()}
+    if edition.local is not None:
+        roles = _local_roles(edition, split)
+    else:
+        roles = {role: paths[f.name] for role, f in edition.files_for(split).items()}
     target = store.split_dir(root, spec.name, variant.name, split)
     options = {**edition.options, **dict(variant.options)}
     started = time.perf_counter()
@@ -318,8 +341,11 @@ def _check_output(
     arrays: Mapping[str, np.ndarray[Any, Any]],
     extras: Mapping[str, Any],
 ) -> None:
-    """Counts, image shape and label range against the catalog, before anything is visible."""
-    expected = edition.counts.get(split, spec.split(split).count)
+    """Counts, image shape and label range against the catalog, before anything is visible.
+
+    The count expected is the catalog's less the files the reader reports as skipped.
+    """
+    expected = edition.counts.get(split, spec.split(split).count) - len(extras.get("skipped", ()))
     where = f"{spec.name} {split} (edition {edition.name})"
     for name, arr in arrays.items():
         if (name == "images" or name.endswith("labels")) and arr.shape[0] != expected:

@@ -88,6 +88,7 @@ READERS: dict[str, str] = {
     "svhn-mat": "imagesets.formats.svhn:read_split",
     "image-tree": "imagesets.formats.image_tree:read_split",
     "image-tree-packed": "imagesets.formats.image_tree:read_split_packed",
+    "image-folder": "imagesets.formats.image_tree:read_split_folder",
 }
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "SplitScan",
     "TreeScan",
     "read_split",
+    "read_split_folder",
     "read_split_packed",
     "scan_split",
     "scan_tree",
@@ -348,3 +349,10 @@ def read_split_packed(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
         -1, 2
     )
     return {**_manifest(scan, classes, skipped), "max_side": opts.max_side, "bytes": writer.nbytes}
+
+
+def read_split_folder(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Format ``image-folder``: fixed-size arrays when the option ``size`` is given, else the
+    packed store (original bytes, or re-encoded at ``max_side``)."""
+    reader = read_split if request.options.get("size") is not None else read_split_packed
+    return reader(request, out)

@@ -1,0 +1,149 @@
+"""Any class-per-folder tree as a dataset: ``imagesets.from_folder(path)``.
+
+The tree is scanned once (:func:`imagesets.formats.image_tree.scan_tree`), described as a
+catalog entry with a *local* edition (the folder itself; nothing to download), registered, and
+loaded like any other dataset, so the prepared arrays, the manifest with skipped files, the
+CLI and the training feeds all work the same. ``persist=True`` (what ``imagesets
+prepare-folder`` does) also writes the entry to ``<root>/catalog/<name>.toml`` so later
+processes know the name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from . import catalog
+from .api import load
+from .config import cache_root
+from .dataset import Dataset
+from .errors import CatalogError
+from .formats.image_tree import scan_tree
+
+__all__ = ["folder_entry", "from_folder"]
+
+
+def _name_for(path: Path) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", path.name.lower()).strip("-")
+    return slug or "folder"
+
+
+def folder_entry(path: Path, *, name: str | None = None,
+                 label_depth: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """The catalog entry (plain data) of the tree at ``path``: one split per split folder
+    (``train``, ``test``, ``val``) or ``all``, counts of candidate images, the class index."""
+    root = path.expanduser().resolve()
+    tree = scan_tree(root, label_depth=label_depth)
+    options: dict[str, Any] = {"classes": list(tree.classes)}
+    if label_depth is not None:
+        options["label_depth"] = label_depth
+    rel = {s: os.path.relpath(scan.root, root) for s, scan in tree.splits.items()}
+    return {
+        "name": name or _name_for(root),
+        "title": f"image folder {root}",
+        "description": f"class folders under {root}",
+        "classes": list(tree.classes),
+        "splits": {s: {"count": len(scan.files)} for s, scan in tree.splits.items()},
+        "editions": [
+            {
+                "name": "folder",
+                "format": "image-folder",
+                "local": str(root),
+                "options": options,
+                "splits": {s: {"root": r} for s, r in rel.items()},
+            }
+        ],
+    }
+
+
+def from_folder(
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    size: int | None = None,
+    max_side: int | None = None,
+    label_depth: int | None = None,
+    root: str | os.PathLike[str] | None = None,
+    persist: bool = False,
+    progress: bool = True,
+) -> Dataset:
+    """Prepare and load a class-per-folder image tree.
+
+    Args:
+        path: the tree; leaf folders are classes at any depth, and each image keeps its label
+            path (``animals/domestic/cat``); ``train/``, ``test/`` or ``val/`` at the top
+            become splits.
+        name: the dataset name (default: the folder's name).
+        size: fixed-size arrays, uint8 ``(N, size, size, 3)`` (shorter side resized, then
+            centre crop); without it, a packed store of the JPEG bytes decoded on access.
+        max_side: for the packed store, re-encode JPEGs with the longer side at most this.
+        label_depth: labels cut to this many folder levels (``1`` gives ``animals``).
+        persist: also write the entry to ``<root>/catalog/<name>.toml``.
+
+    Raises:
+        CatalogError: ``size`` and ``max_side`` together, or a built-in name.
+        FormatError: ``path`` is not a folder.
+    """
+    if size is not None and max_side is not None:
+        raise CatalogError("from_folder: give size (fixed-size arrays) or max_side (packed)")
+    entry = folder_entry(Path(path), name=name, label_depth=label_depth)
+    catalog.unregister(entry["name"])
+    spec = catalog.register(entry)
+    if persist:
+        write_entry(entry, cache_root(root))
+    options = {"size": size} if size is not None else {}
+    if max_side is not None:
+        options["max_side"] = max_side
+    return load(spec.name, list(spec.split_names), root=root, options=options or None,
+                progress=progress)  # fmt: skip
+
+
+def write_entry(entry: dict[str, Any], root: Path) -> Path:
+    """Write ``entry`` as ``<root>/catalog/<name>.toml`` (atomically)."""
+    folder = root / "catalog"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{entry['name']}.toml"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(to_toml(entry))
+    tmp.replace(target)
+    return target
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """TOML for a catalog entry (strings, ints, bools, lists of those, nested tables and
+    lists of tables): enough for what :func:`folder_entry` makes."""
+    lines: list[str] = []
+    _table(data, [], lines)
+    return "\n".join(lines) + "\n"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, str)):
+        return json.dumps(v)  # a JSON string is a TOML basic string
+    if isinstance(v, list) and all(not isinstance(x, dict) for x in v):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as a TOML value")
+
+
+def _key(parts: list[str]) -> str:
+    return ".".join(json.dumps(p) for p in parts)
+
+
+def _table(data: dict[str, Any], path: list[str], lines: list[str]) -> None:
+    nested = {k: v for k, v in data.items() if isinstance(v, dict)}
+    arrays = {k: v for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
+    for k, v in data.items():
+        if k not in nested and k not in arrays:
+            lines.append(f"{json.dumps(k)} = {_value(v)}")
+    for k, v in nested.items():
+        lines.append(f"\n[{_key([*path, k])}]")
+        _table(v, [*path, k], lines)
+    for k, items in arrays.items():
+        for item in items:
+            lines.append(f"\n[[{_key([*path, k])}]]")
+            _table(item, [*path, k], lines)
