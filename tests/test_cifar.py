@@ -146,7 +146,7 @@ def test_show_and_grid_in_colour(
     assert main(["show", name, "--index", "3", "--out", str(tmp_path / "one.png"), "-q"]) == 0
     assert "train_images shape : (50, 32, 32, 3)" in capsys.readouterr().out
     with Image.open(tmp_path / "one.png") as img:
-        assert img.mode == "RGB" and img.size == (256, 256)
+        assert img.mode == "RGB" and img.size == (224, 224)
     by = ["--by", "superclass"] if fake_cifar["variant"] == "cifar100" else []
     assert (
         main(["grid", name, "--per-class", "3", "--out", str(tmp_path / "g.png"), "-q", *by]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import pickle
 import tarfile
 from pathlib import Path
@@ -12,14 +13,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from imagesets import archives
+from imagesets._pickle import restricted_loads
 from imagesets.errors import CatalogError, FormatError, UnsafeArchiveError, UnsafePickleError
 from imagesets.formats import ReadRequest
-from imagesets.formats.cifar import (
-    parse_python_meta,
-    read_binary_split,
-    read_python_split,
-    restricted_loads,
-)
+from imagesets.formats.cifar import parse_python_meta, read_binary_split, read_python_split
 from imagesets.testing import MemoryWriter
 from imagesets.testing.cifar import (
     CIFAR100_FINE_TO_COARSE,
@@ -58,7 +56,7 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _read(
-    edition: str, archive: Path, variant: str, split: str, **options: Any
+    edition: str, archive: Path, variant: str, split: str, count: int | None = None, **options: Any
 ) -> tuple[MemoryWriter, dict[str, Any], list[int]]:
     calls: list[int] = []
     request = ReadRequest(
@@ -66,6 +64,7 @@ def _read(
         split=split,
         files={"archive": archive},
         options={"variant": variant, **options},
+        count=count,
         progress=calls.append,
     )
     out = MemoryWriter()
@@ -78,11 +77,13 @@ STYLES = [("python", "py2"), ("python", "py3-bytes"), ("python", "py3-str"), ("b
 @pytest.mark.parametrize(("edition", "style"), STYLES)
 @pytest.mark.parametrize("variant", ["cifar10", "cifar100"])
 @pytest.mark.parametrize("split", ["train", "test"])
+@pytest.mark.parametrize("with_count", [True, False])
 def test_round_trip(
-    fakes: dict[str, Any], edition: str, style: str, variant: str, split: str
+    fakes: dict[str, Any], edition: str, style: str, variant: str, split: str, with_count: bool
 ) -> None:
     expected = fakes[variant]["splits"][split]
-    out, result, progress = _read(edition, fakes[variant][style], variant, split)
+    count = len(expected.images) if with_count else None
+    out, result, progress = _read(edition, fakes[variant][style], variant, split, count)
     images = out.arrays["images"]
     assert images.dtype == np.uint8
     assert images.shape == (len(expected.images), 32, 32, 3)
@@ -136,7 +137,7 @@ def test_real_cifar10_batches_meta_through_the_restricted_unpickler() -> None:
     assert hashlib.md5(data).hexdigest() == "5ff9c542aee3614f3951f8cda6e48888"
     names = parse_python_meta(data, "cifar10", "batches.meta")
     assert names == {"classes": CIFAR10}
-    assert restricted_loads(data, "batches.meta")["num_cases_per_batch"] == 10000
+    assert restricted_loads(data, "batches.meta")[b"num_cases_per_batch"] == 10000
 
 
 def test_real_cifar100_meta_through_the_restricted_unpickler() -> None:
@@ -158,6 +159,77 @@ def test_real_meta_inside_a_real_layout_archive_with_member_md5(tmp_path: Path) 
     md5 = {"batches.meta": "5ff9c542aee3614f3951f8cda6e48888"}
     _, result, _ = _read("python", archive, "cifar10", "test", member_md5=md5)
     assert result["classes"][0] == "airplane"
+
+
+# -- one pass, placement and counts ------------------------------------------------------------
+
+
+def _passes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every pass the readers make over an archive."""
+    opened: list[Path] = []
+    real = archives.iter_files
+
+    def counting(archive: Path, select: Any = None) -> Any:
+        opened.append(archive)
+        return real(archive, select)
+
+    monkeypatch.setattr(archives, "iter_files", counting)
+    return opened
+
+
+@pytest.mark.parametrize(("edition", "style"), [("python", "py2"), ("binary", "binary")])
+def test_a_given_count_reads_the_archive_once(
+    fakes: dict[str, Any], monkeypatch: pytest.MonkeyPatch, edition: str, style: str
+) -> None:
+    opened = _passes(monkeypatch)
+    _read(edition, fakes["cifar10"][style], "cifar10", "train", N_TRAIN)
+    assert len(opened) == 1
+    _read(edition, fakes["cifar10"][style], "cifar10", "train")  # no count: a counting pass
+    assert len(opened) == 3
+
+
+@pytest.mark.parametrize(("edition", "style"), [("python", "py2"), ("binary", "binary")])
+@pytest.mark.parametrize(("split", "n"), [("train", N_TRAIN), ("test", N_TEST)])
+def test_a_count_other_than_the_archive_holds_is_a_format_error(
+    fakes: dict[str, Any], edition: str, style: str, split: str, n: int
+) -> None:
+    archive = fakes["cifar10"][style]
+    for count in (n - 1, n + 1):
+        with pytest.raises(FormatError) as info:
+            _read(edition, archive, "cifar10", split, count)
+        message = str(info.value)
+        assert message.startswith(f"{archive}: split {split!r} holds {n} images, expected {count}")
+        assert ("batches [" in message) == (split == "train")
+
+
+def _uneven_binary(fakes: dict[str, Any], sizes: list[int]) -> tuple[Path, Any]:
+    """The CIFAR-10 binary archive with train batches of ``sizes`` images (same images)."""
+    split = fakes["cifar10"]["splits"]["train"]
+    bounds = np.cumsum([0, *sizes])
+    parts = {
+        f"cifar-10-batches-bin/data_batch_{k}.bin": binary_records(
+            split._replace(images=split.images[a:b], labels=split.labels[a:b])
+        )
+        for k, (a, b) in enumerate(itertools.pairwise(bounds), start=1)
+    }
+    return _rewrite(fakes["cifar10"]["binary"], dict(parts)), split
+
+
+def test_batches_that_do_not_split_the_count_evenly_are_a_format_error(
+    fakes: dict[str, Any],
+) -> None:
+    archive, _ = _uneven_binary(fakes, [6, 5, 5, 4, 3])  # 23 images, as the count says
+    with pytest.raises(FormatError, match=r"holds 23 images, expected 23 \(batches \[6, 5, 5, 4, "
+                       r"3\], expected \[5, 5, 5, 4, 4\]: the count 23 split evenly"):  # fmt: skip
+        _read("binary", archive, "cifar10", "train", N_TRAIN)
+
+
+def test_without_a_count_batches_of_any_size_go_in_number_order(fakes: dict[str, Any]) -> None:
+    archive, split = _uneven_binary(fakes, [6, 5, 5, 4, 3])
+    out, _, progress = _read("binary", archive, "cifar10", "train")
+    np.testing.assert_array_equal(out.arrays["images"], split.images)
+    np.testing.assert_array_equal(out.arrays["labels"], split.labels)
+    assert sorted(progress) == [3, 4, 5, 5, 6]
 
 
 # -- integrity ---------------------------------------------------------------------------------
@@ -263,6 +335,14 @@ def test_malformed_python_batches_are_format_errors(
     assert "test_batch" in str(info.value)
 
 
+def test_python_meta_names_are_decoded_as_latin1(fakes: dict[str, Any]) -> None:
+    names = [b"caf\xe9", *(f"c{i}".encode() for i in range(9))]
+    meta = py2_pickle({b"label_names": names})
+    bad = _rewrite(fakes["cifar10"]["py2"], {"cifar-10-batches-py/batches.meta": meta})
+    _, result, _ = _read("python", bad, "cifar10", "test", N_TEST)
+    assert result["classes"][:2] == ["caf\u00e9", "c0"]
+
+
 def test_python_meta_with_the_wrong_number_of_names(fakes: dict[str, Any]) -> None:
     meta = py2_pickle({b"label_names": [b"a", b"b"]})
     bad = _rewrite(fakes["cifar10"]["py2"], {"cifar-10-batches-py/batches.meta": meta})
@@ -341,10 +421,19 @@ def test_globals_outside_the_admitted_set_are_refused(module: str, name: str) ->
 
 
 def test_codecs_encode_is_admitted_only_for_latin1() -> None:
-    payload = b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xU\x04zlib\x86R."
+    payload = b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x04\x00\x00\x00zlib\x86R."
     with pytest.raises(UnsafePickleError, match="encoding 'zlib'"):
         restricted_loads(payload, "blob")
-    assert restricted_loads(payload.replace(b"U\x04zlib", b"U\x06latin1"), "blob") == b"x"
+    latin1 = payload.replace(b"X\x04\x00\x00\x00zlib", b"X\x06\x00\x00\x00latin1")
+    assert restricted_loads(latin1, "blob") == b"x"  # how Python 3 writes bytes in protocol 2
+    as_py2_str = payload.replace(b"X\x04\x00\x00\x00zlib", b"U\x06latin1")
+    with pytest.raises(UnsafePickleError, match="encoding b'latin1'; only str"):
+        restricted_loads(as_py2_str, "blob")
+
+
+def test_python2_strings_come_back_as_bytes_and_unicode_as_str() -> None:
+    loaded = restricted_loads(py2_pickle({b"data": b"\xff\x00", b"name": "caf\u00e9"}), "blob")
+    assert loaded == {b"data": b"\xff\x00", b"name": "caf\u00e9"}
 
 
 def test_python3_bytes_key_pickle_loads_with_bytes_keys_intact() -> None:

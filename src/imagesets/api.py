@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import catalog, fetch, store
+from . import catalog, fetch, importing, store
 from . import pipeline as _prep
 from .catalog import DatasetSpec
 from .config import cache_root
 from .dataset import Dataset, DatasetInfo, Split
 from .errors import CatalogError, FetchError
+from .importing import ImportResult
 
 __all__ = [
     "CachedFile",
@@ -212,9 +213,17 @@ prepare = prepare_dataset
 
 
 def import_files(
-    name: str, paths: Sequence[PathLike], *, root: PathLike | None = None, progress: bool = True
-) -> fetch.ImportResult:
+    name: str,
+    paths: Sequence[PathLike],
+    *,
+    root: PathLike | None = None,
+    progress: bool = True,
+    link: bool = False,
+) -> ImportResult:
     """Verify user-supplied files (or folders of them) and copy the matching ones into the cache.
+
+    Each file is read once (hashed while copied); ``link=True`` hard-links instead of copying
+    when the cache is on the same filesystem.
 
     Raises:
         VerificationError: a file named like a catalog file has other bytes.
@@ -222,8 +231,8 @@ def import_files(
     """
     spec = _spec(name, root)
     folder = _prep.downloads_dir(cache_root(root), spec.name)
-    result = fetch.import_files(
-        spec.name, spec.all_files(), [Path(p) for p in paths], folder, progress=progress
+    result = importing.import_files(
+        spec.name, spec.all_files(), [Path(p) for p in paths], folder, progress=progress, link=link
     )
     if not result.imported and not result.already:
         raise FetchError(

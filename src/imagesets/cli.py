@@ -122,13 +122,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    result = api.import_files(args.name, args.paths, root=args.root, progress=_progress(args))
+    result = api.import_files(
+        args.name, args.paths, root=args.root, progress=_progress(args), link=args.link
+    )
     for name in result.imported:
         _out(f"imported {name}")
     for name in result.already:
         _out(f"already in the cache: {name}")
     for path in result.unmatched:
         _out(f"not a file of {args.name}: {path}")
+    for note in result.notes:
+        _out(f"note: {note}")
     return 0
 
 
@@ -350,6 +354,7 @@ def _setup_prepare(p: argparse.ArgumentParser) -> None:
 def _setup_import(p: argparse.ArgumentParser) -> None:
     _name(p)
     p.add_argument("paths", nargs="+", help="files or folders holding the original files")
+    p.add_argument("--link", action="store_true", help="hard-link instead of copying")
 
 
 def _setup_clean(p: argparse.ArgumentParser) -> None:
