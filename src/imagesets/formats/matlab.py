@@ -18,6 +18,7 @@ Values: numeric classes become numpy arrays of the class dtype with the stored d
 of more rows a numpy ``str`` array over the leading dims; a cell array an object array of values;
 a struct array a :class:`MatStruct`. Sparse, object, function and opaque classes are listed but
 not read. Every malformation is a :class:`FormatError`; compressed data is inflated in chunks.
+The byte level (file header, plain and inflating streams, tags, elements) is in ``_mat5``.
 
 >>> import tempfile, numpy as np, pathlib
 >>> from imagesets.testing.matlab import write_mat
@@ -31,18 +32,28 @@ not read. Every malformation is a :class:`FormatError`; compressed data is infla
 
 from __future__ import annotations
 
-import io
 import math
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from ..errors import FormatError
+from ._mat5 import (
+    MI_INT8,
+    MI_INT32,
+    MI_MATRIX,
+    MI_UINT8,
+    MI_UINT32,
+    STORAGE,
+    Parser,
+    Source,
+    fail,
+    parse_file_header,
+    top_level_tag,
+)
 
 __all__ = [
     "MatFile",
@@ -54,12 +65,6 @@ __all__ = [
     "read_variable",
 ]
 
-MI_INT8, MI_UINT8, MI_UINT16, MI_INT32, MI_UINT32 = 1, 2, 4, 5, 6
-MI_MATRIX, MI_COMPRESSED, MI_UTF8, MI_UTF16, MI_UTF32 = 14, 15, 16, 17, 18
-#: numeric data types: miXXX code -> numpy dtype (the file's byte order is added)
-STORAGE: dict[int, str] = {
-    1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 9: "f8", 12: "i8", 13: "u8",
-}  # fmt: skip
 #: mxXXX_CLASS code -> class name
 CLASSES: dict[int, str] = {
     1: "cell", 2: "struct", 3: "object", 4: "char", 5: "sparse", 6: "double", 7: "single",
@@ -72,17 +77,10 @@ CLASS_DTYPES: dict[str, str] = {
     "uint16": "u2", "int32": "i4", "uint32": "u4", "int64": "i8", "uint64": "u8",
 }  # fmt: skip
 COMPLEX_FLAG, LOGICAL_FLAG = 0x0800, 0x0200
-_ENDIAN: dict[bytes, Literal["little", "big"]] = {b"IM": "little", b"MI": "big"}
+#: the zlib stream's steps, read when a file is opened (tests shrink them)
 _INPUT_CHUNK = 1 << 20  # compressed bytes read per step
 _OUTPUT_CHUNK = 1 << 24  # most bytes inflated per zlib call
 _Array: TypeAlias = "np.ndarray[Any, Any]"
-_ADVICE = "the file is damaged or not a MATLAB v5 MAT-file; download it again"
-
-
-def _fail(
-    path: Path, field: str, expected: object, found: object, advice: str = _ADVICE
-) -> FormatError:
-    return FormatError(f"{path}: {field}: expected {expected}, found {found}; {advice}")
 
 
 @dataclass(frozen=True)
@@ -126,136 +124,6 @@ class VariableInfo:
     nbytes: int
 
 
-class _RawStream:
-    """Bytes of an uncompressed element; seeks to its own offset, so streams can interleave."""
-
-    def __init__(self, f: io.BufferedReader, start: int, path: Path) -> None:
-        self.f, self.start, self.path, self.pos = f, start, path, 0
-
-    def readinto(self, view: memoryview) -> None:
-        self.f.seek(self.start + self.pos)
-        got = self.f.readinto(view)
-        if got != len(view):
-            where = f"data at byte {self.start + self.pos}"
-            raise _fail(self.path, where, f"{len(view)} bytes", f"{got} (file truncated)")
-        self.pos += got
-
-    def skip(self, n: int) -> None:
-        self.pos += n
-
-    def finish(self) -> None:
-        """Nothing to verify in raw bytes."""
-
-
-class _ZlibStream:
-    """Bytes inflated on demand from a ``miCOMPRESSED`` element: memory stays within a chunk."""
-
-    def __init__(self, f: io.BufferedReader, start: int, length: int, path: Path) -> None:
-        self.f, self.path, self.pos = f, path, 0
-        self.next_in, self.left, self.tail = start, length, b""
-        self.inflater = zlib.decompressobj()
-
-    def readinto(self, view: memoryview) -> None:
-        filled = 0
-        while filled < len(view):
-            out = self._inflate(min(len(view) - filled, _OUTPUT_CHUNK))
-            if not out:
-                ends = f"the zlib stream ends after {self.pos + filled} bytes"
-                raise _fail(self.path, "compressed element", "more data", ends)
-            view[filled : filled + len(out)] = out
-            filled += len(out)
-        self.pos += filled
-
-    def skip(self, n: int) -> None:
-        while n > 0:
-            step = min(n, _OUTPUT_CHUNK)
-            self.readinto(np.empty(step, np.uint8).data)
-            n -= step
-
-    def finish(self) -> None:
-        """Inflate to the end of the zlib stream, so that its checksum is verified."""
-        while not self.inflater.eof:
-            self._inflate(_OUTPUT_CHUNK)
-
-    def _inflate(self, want: int) -> bytes:
-        """1 to ``want`` inflated bytes, or none at the stream's end; every loop consumes input."""
-        while True:
-            if not self.tail and self.left > 0 and not self.inflater.eof:
-                self.tail = self._read_input()
-            before = len(self.tail)
-            try:
-                out = self.inflater.decompress(self.tail, want)
-            except zlib.error as exc:
-                raise _fail(self.path, "compressed element", "a zlib stream", exc) from None
-            self.tail = self.inflater.unconsumed_tail
-            if out or self.inflater.eof:
-                return out
-            if before == 0 or len(self.tail) == before:
-                found = "the end of its bytes before the end of the zlib stream"
-                raise _fail(self.path, "compressed element", "more data", found)
-
-    def _read_input(self) -> bytes:
-        self.f.seek(self.next_in)
-        data = self.f.read(min(_INPUT_CHUNK, self.left))
-        if not data:
-            raise _fail(self.path, "compressed element", f"{self.left} more bytes", "end of file")
-        self.next_in, self.left = self.next_in + len(data), self.left - len(data)
-        return data
-
-
-@dataclass
-class _Parser:
-    """Tags and elements from a stream, never past ``end`` (a stream position)."""
-
-    stream: _RawStream | _ZlibStream
-    endian: Literal["little", "big"]
-    path: Path
-    end: int
-
-    @property
-    def order(self) -> str:
-        return "<" if self.endian == "little" else ">"
-
-    def fail(self, field: str, expected: object, found: object) -> FormatError:
-        return _fail(self.path, field, expected, found)
-
-    def readinto(self, view: memoryview, field: str) -> None:
-        room = self.end - self.stream.pos
-        if len(view) > room:
-            raise self.fail(field, f"at most {room} bytes", f"{len(view)} (beyond its element)")
-        self.stream.readinto(view)
-
-    def read(self, n: int, field: str) -> bytes:
-        buf = np.empty(n, np.uint8)
-        self.readinto(buf.data, field)
-        return buf.tobytes()
-
-    def tag(self, field: str) -> tuple[int, int, bytes | None]:
-        """``(type, byte count, inline data or None)`` of the next element."""
-        raw = self.read(8, f"{field} tag")
-        word = int.from_bytes(raw[:4], self.endian)
-        if not word >> 16:
-            return word, int.from_bytes(raw[4:], self.endian), None
-        if word >> 16 > 4:
-            raise self.fail(f"{field} small element", "at most 4 bytes", word >> 16)
-        return word & 0xFFFF, word >> 16, raw[4 : 4 + (word >> 16)]
-
-    def pad(self, nbytes: int) -> None:
-        """Skip the padding to 8 bytes, only as far as the enclosing element goes."""
-        self.stream.skip(min(-nbytes % 8, self.end - self.stream.pos))
-
-    def element(self, field: str, allowed: tuple[int, ...] | None = None) -> tuple[int, bytes]:
-        """``(type, data)`` of the next element, whose type must be in ``allowed`` if given."""
-        mdtype, nbytes, inline = self.tag(field)
-        if allowed is not None and mdtype not in allowed:
-            raise self.fail(f"{field} type", f"one of {allowed}", mdtype)
-        if inline is not None:
-            return mdtype, inline
-        data = self.read(nbytes, field)
-        self.pad(nbytes)
-        return mdtype, data
-
-
 @dataclass(frozen=True)
 class _Header:
     mat_class: str
@@ -264,8 +132,12 @@ class _Header:
     is_complex: bool
     is_logical: bool
 
+    def label(self, what: str) -> str:
+        """``"<name> <what>"`` for error messages (``element`` names an unnamed nested value)."""
+        return f"{self.name or 'element'} {what}"
 
-def _read_header(p: _Parser) -> _Header:
+
+def _read_header(p: Parser) -> _Header:
     flags_data = p.element("array flags", (MI_UINT32,))[1]
     flags = int.from_bytes(flags_data[:4], p.endian)
     if len(flags_data) != 8 or flags & 0xFF not in CLASSES:
@@ -281,29 +153,28 @@ def _read_header(p: _Parser) -> _Header:
     return _Header(cls, dims, name, bool(flags & COMPLEX_FLAG), bool(flags & LOGICAL_FLAG))
 
 
-def _part_dtype(p: _Parser, h: _Header, mdtype: int, nbytes: int) -> np.dtype[Any]:
-    """The stored dtype (file byte order) of a data element, checked against the dims."""
-    field = f"{h.name or 'element'} data"
+def _data_tag(p: Parser, h: _Header) -> tuple[np.dtype[Any], int, _Array | None]:
+    """The next data element's stored dtype (file byte order) and byte count, checked against
+    the dims, and its values if the tag holds them (a small element), else ``None``."""
+    mdtype, nbytes, inline = p.tag(h.label("data"))
     if mdtype not in STORAGE:
-        raise p.fail(f"{field} type", f"a numeric type {sorted(STORAGE)}", mdtype)
+        raise p.fail(h.label("data type"), f"a numeric type {sorted(STORAGE)}", mdtype)
     dtype = np.dtype(p.order + STORAGE[mdtype])
     count = math.prod(h.dims)
     if nbytes != count * dtype.itemsize:
-        raise p.fail(f"{field} size", f"{count} x {dtype.itemsize} bytes for dims {h.dims}", nbytes)
-    return dtype
+        expected = f"{count} x {dtype.itemsize} bytes for dims {h.dims}"
+        raise p.fail(h.label("data size"), expected, nbytes)
+    return dtype, nbytes, None if inline is None else np.frombuffer(inline, dtype).copy()
 
 
-def _numeric_part(p: _Parser, h: _Header) -> _Array:
+def _numeric_part(p: Parser, h: _Header) -> _Array:
     """The next data element's values, flat, in the stored dtype (file byte order)."""
-    mdtype, nbytes, inline = p.tag(f"{h.name or 'element'} data")
-    dtype = _part_dtype(p, h, mdtype, nbytes)
-    if inline is not None:
-        small: _Array = np.frombuffer(inline, dtype).copy()
+    dtype, nbytes, small = _data_tag(p, h)
+    if small is not None:
         return small
-    arr = np.empty(math.prod(h.dims), dtype)
-    p.readinto(arr.view(np.uint8).data, f"{h.name or 'element'} data")
+    values = p.read_array(math.prod(h.dims), dtype, h.label("data"))
     p.pad(nbytes)
-    return arr
+    return values
 
 
 def _as_class(values: _Array, h: _Header) -> _Array:
@@ -312,7 +183,7 @@ def _as_class(values: _Array, h: _Header) -> _Array:
     return values.astype(target, copy=False)
 
 
-def _read_numeric(p: _Parser, h: _Header) -> _Array:
+def _read_numeric(p: Parser, h: _Header) -> _Array:
     real = _numeric_part(p, h)
     if not h.is_complex:
         return _as_class(real, h).reshape(h.dims, order="F")
@@ -322,34 +193,8 @@ def _read_numeric(p: _Parser, h: _Header) -> _Array:
     return values.reshape(h.dims, order="F")
 
 
-def _code_units(dtype: str) -> Callable[[bytes, str], str]:
-    def decode(data: bytes, order: str) -> str:
-        return "".join(map(chr, np.frombuffer(data, order + dtype).tolist()))
-
-    return decode
-
-
-def _latin1(data: bytes, order: str) -> str:
-    return data.decode("latin-1")
-
-
-#: char data type -> decoder of its bytes to characters (MATLAB itself writes miUINT16)
-_CHAR_DECODERS: dict[int, Callable[[bytes, str], str]] = {
-    MI_INT8: _latin1,
-    MI_UINT8: _latin1,
-    MI_UTF8: lambda data, order: data.decode("utf-8"),
-    MI_UINT16: _code_units("u2"),
-    MI_UTF16: _code_units("u2"),
-    MI_UTF32: _code_units("u4"),
-}
-
-
-def _read_char(p: _Parser, h: _Header) -> _Array | str:
-    mdtype, data = p.element(f"{h.name or 'element'} characters", tuple(_CHAR_DECODERS))
-    try:
-        text = _CHAR_DECODERS[mdtype](data, p.order)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise p.fail("char data", "valid characters", exc) from None
+def _read_char(p: Parser, h: _Header) -> _Array | str:
+    text = p.text(h.label("characters"))
     if len(text) != math.prod(h.dims):
         raise p.fail("char data", f"{math.prod(h.dims)} characters for dims {h.dims}", len(text))
     if len(h.dims) == 2 and h.dims[0] <= 1:
@@ -358,13 +203,13 @@ def _read_char(p: _Parser, h: _Header) -> _Array | str:
     return np.array(["".join(row) for row in chars], dtype=str).reshape(h.dims[:-1])
 
 
-def _check_count(p: _Parser, count: int, what: str) -> None:
+def _check_count(p: Parser, count: int, what: str) -> None:
     """Refuse ``count`` nested elements that cannot fit (8 bytes each) before looping."""
-    if count * 8 > p.end - p.stream.pos:
-        raise p.fail(what, f"at most {(p.end - p.stream.pos) // 8} (8 bytes each)", count)
+    if count * 8 > p.room:
+        raise p.fail(what, f"at most {p.room // 8} (8 bytes each)", count)
 
 
-def _read_cell(p: _Parser, h: _Header) -> _Array:
+def _read_cell(p: Parser, h: _Header) -> _Array:
     count = math.prod(h.dims)
     _check_count(p, count, "cell elements")
     cells = np.empty(count, dtype=object)
@@ -373,7 +218,7 @@ def _read_cell(p: _Parser, h: _Header) -> _Array:
     return cells.reshape(h.dims, order="F")
 
 
-def _read_struct(p: _Parser, h: _Header) -> MatStruct:
+def _read_struct(p: Parser, h: _Header) -> MatStruct:
     length_data = p.element("field name length", (MI_INT32,))[1]
     width = int.from_bytes(length_data, p.endian) if len(length_data) == 4 else -1
     names = p.element("field names", (MI_INT8, MI_UINT8))[1]
@@ -387,12 +232,12 @@ def _read_struct(p: _Parser, h: _Header) -> MatStruct:
     return MatStruct(h.dims, fields, records)
 
 
-def _unsupported(p: _Parser, h: _Header) -> MatValue:
+def _unsupported(p: Parser, h: _Header) -> MatValue:
     advice = "this reader does not read that class"
-    raise _fail(p.path, f"class of {h.name!r}", sorted(_BODIES), h.mat_class, advice)
+    raise fail(p.path, f"class of {h.name!r}", sorted(_BODIES), h.mat_class, advice)
 
 
-_BODIES: dict[str, Callable[[_Parser, _Header], MatValue]] = {
+_BODIES: dict[str, Callable[[Parser, _Header], MatValue]] = {
     "cell": _read_cell,
     "struct": _read_struct,
     "char": _read_char,
@@ -400,45 +245,22 @@ _BODIES: dict[str, Callable[[_Parser, _Header], MatValue]] = {
 }
 
 
-def _read_body(p: _Parser, h: _Header) -> MatValue:
+def _read_body(p: Parser, h: _Header) -> MatValue:
     return _BODIES.get(h.mat_class, _unsupported)(p, h)
 
 
-def _read_matrix(p: _Parser) -> MatValue:
+def _read_matrix(p: Parser) -> MatValue:
     """A nested ``miMATRIX`` element (a cell or a struct field); empty ones read as 0x0 double."""
     mdtype, nbytes, inline = p.tag("nested matrix")
-    if inline is not None or mdtype != MI_MATRIX or nbytes > p.end - p.stream.pos:
-        room = p.end - p.stream.pos
-        raise p.fail("nested element", f"miMATRIX of at most {room} bytes", (mdtype, nbytes))
+    if inline is not None or mdtype != MI_MATRIX or nbytes > p.room:
+        raise p.fail("nested element", f"miMATRIX of at most {p.room} bytes", (mdtype, nbytes))
     if nbytes == 0:
         return np.empty((0, 0))
     outer, p.end = p.end, p.stream.pos + nbytes
     value = _read_body(p, _read_header(p))
-    p.stream.skip(p.end - p.stream.pos)
+    p.stream.skip(p.room)
     p.end = outer
     return value
-
-
-def _parse_file_header(head: bytes, size: int, path: Path) -> tuple[Literal["little", "big"], int]:
-    """Validate the 128-byte header: ``(byte order, subsystem offset or 0)``."""
-    if len(head) < 128:
-        raise _fail(path, "header", "128 bytes", f"{len(head)} bytes (file too short)")
-    if head.startswith(b"MATLAB 7.3"):
-        advice = "read v7.3 files with h5py (`pip install 'imagesets[svhn]'`)"
-        raise _fail(path, "header text", "a v5 MAT-file", "v7.3 (HDF5)", advice)
-    if not head.startswith(b"MATLAB 5.0 MAT-file"):
-        raise _fail(path, "header text", "'MATLAB 5.0 MAT-file...'", repr(head[:20]))
-    endian = _ENDIAN.get(head[126:128])
-    if endian is None:
-        raise _fail(path, "endian indicator", "b'IM' or b'MI'", repr(head[126:128]))
-    version = int.from_bytes(head[124:126], endian)
-    if version != 0x0100:
-        raise _fail(path, "version", "0x0100", f"{version:#06x}")
-    subsys = head[116:124]
-    offset = 0 if subsys in (b"\0" * 8, b" " * 8) else int.from_bytes(subsys, endian)
-    if offset and not 128 <= offset < size:
-        raise _fail(path, "subsystem data offset", f"0 or 128..{size - 1}", offset)
-    return endian, offset
 
 
 class MatFile:
@@ -452,7 +274,9 @@ class MatFile:
         self._f = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         try:
             self._size = self.path.stat().st_size
-            self.endian, self._subsys = _parse_file_header(self._f.read(128), self._size, self.path)
+            self.endian, self._subsys = parse_file_header(self._f.read(128), self._size, self.path)
+            chunks = (_INPUT_CHUNK, _OUTPUT_CHUNK)
+            self._source = Source(self._f, self.path, self.endian, chunks)
             self._vars = self._index()
         except BaseException:
             self._f.close()
@@ -477,7 +301,7 @@ class MatFile:
         """The header of variable ``name`` (a :class:`FormatError` if the file lacks it)."""
         if name not in self._vars:
             found, advice = sorted(self._vars) or "none", "check that this is the right file"
-            raise _fail(self.path, "variables", f"a variable {name!r}", found, advice)
+            raise fail(self.path, "variables", f"a variable {name!r}", found, advice)
         return self._vars[name]
 
     def read(self, name: str) -> MatValue:
@@ -496,26 +320,16 @@ class MatFile:
         info = self.info(name)
         if info.mat_class not in CLASS_DTYPES or info.is_complex:
             found = info.mat_class + " complex" * info.is_complex
-            raise _fail(self.path, repr(name), "a real numeric array", found, "use read()")
+            raise fail(self.path, repr(name), "a real numeric array", found, "use read()")
         p, h = self._open(info)
-        mdtype, nbytes, inline = p.tag(f"{name} data")
-        dtype = _part_dtype(p, h, mdtype, nbytes)
-        if inline is not None or not nbytes:
+        dtype, nbytes, small = _data_tag(p, h)
+        if small is not None or not nbytes:
             p.stream.finish()
-            return iter([_as_class(np.frombuffer(inline or b"", dtype).copy(), h)])
+            return iter([_as_class(np.empty(0, dtype) if small is None else small, h)])
         return _chunks(p, h, dtype, chunk_elements)
 
-    def _open(self, info: VariableInfo) -> tuple[_Parser, _Header]:
-        start = info.offset + 8
-        if not info.compressed:
-            p = _Parser(_RawStream(self._f, start, self.path), self.endian, self.path, info.nbytes)
-            return p, _read_header(p)
-        stream = _ZlibStream(self._f, start, info.nbytes, self.path)
-        p = _Parser(stream, self.endian, self.path, 8)
-        mdtype, nbytes, inline = p.tag("compressed matrix")
-        if inline is not None or mdtype != MI_MATRIX or nbytes == 0:
-            raise p.fail(f"element at byte {info.offset}", "a miMATRIX inside", (mdtype, nbytes))
-        p.end = 8 + nbytes
+    def _open(self, info: VariableInfo) -> tuple[Parser, _Header]:
+        p = self._source.open(info.offset, info.nbytes, info.compressed)
         return p, _read_header(p)
 
     def _index(self) -> dict[str, VariableInfo]:
@@ -527,31 +341,21 @@ class MatFile:
             if info.offset == self._subsys or not info.name:
                 continue
             if info.name in found:
-                raise _fail(self.path, "variable names", "unique names", f"{info.name!r} twice")
+                raise fail(self.path, "variable names", "unique names", f"{info.name!r} twice")
             found[info.name] = info
         return found
 
     def _index_one(self, pos: int) -> VariableInfo:
-        self._f.seek(pos)
-        raw = self._f.read(8)
-        mdtype, nbytes = int.from_bytes(raw[:4], self.endian), int.from_bytes(raw[4:], self.endian)
-        if len(raw) < 8 or mdtype not in (MI_MATRIX, MI_COMPRESSED) or nbytes == 0:
-            found = f"type {mdtype}, {nbytes} bytes" if len(raw) == 8 else "end of file"
-            raise _fail(self.path, f"tag at byte {pos}", "a miMATRIX or miCOMPRESSED", found)
-        if pos + 8 + nbytes > self._size:
-            room = f"at most {self._size - pos - 8} (the file size)"
-            raise _fail(self.path, f"element size at byte {pos}", room, nbytes)
-        compressed = mdtype == MI_COMPRESSED
-        h = self._open(VariableInfo("", "", (), False, False, compressed, pos, nbytes))[1]
+        nbytes, compressed = top_level_tag(self._f, pos, self._size, self.endian, self.path)
+        h = _read_header(self._source.open(pos, nbytes, compressed))
         flags = (h.is_complex, h.is_logical, compressed)
         return VariableInfo(h.name, h.mat_class, h.dims, *flags, pos, nbytes)
 
 
-def _chunks(p: _Parser, h: _Header, dtype: np.dtype[Any], chunk: int) -> Iterator[_Array]:
+def _chunks(p: Parser, h: _Header, dtype: np.dtype[Any], chunk: int) -> Iterator[_Array]:
     count = math.prod(h.dims)
     for done in range(0, count, chunk):
-        part = np.empty(min(chunk, count - done), dtype)
-        p.readinto(part.view(np.uint8).data, f"{h.name} data")
+        part = p.read_array(min(chunk, count - done), dtype, h.label("data"))
         if done + chunk >= count:
             p.stream.finish()
         yield _as_class(part, h)

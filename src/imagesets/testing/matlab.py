@@ -25,7 +25,17 @@ from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
-from ..formats.matlab import CLASSES, MatStruct
+from ..formats._mat5 import (
+    MI_COMPRESSED,
+    MI_INT8,
+    MI_INT32,
+    MI_MATRIX,
+    MI_UINT8,
+    MI_UINT16,
+    MI_UINT32,
+    STORAGE,
+)
+from ..formats.matlab import CLASS_DTYPES, CLASSES, COMPLEX_FLAG, LOGICAL_FLAG, MatStruct
 
 __all__ = [
     "HEADER_TEXT",
@@ -40,12 +50,12 @@ __all__ = [
 MatInput: TypeAlias = "np.ndarray[Any, Any] | str | MatStruct"
 HEADER_TEXT = "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Thu Jan  1 00:00:00 1970"
 _CLASS_CODES = {name: code for code, name in CLASSES.items()}
-#: numpy dtype (no byte order) -> (miXXX data type, mxXXX class name)
+_CLASS_OF_DTYPE = {dtype: name for name, dtype in CLASS_DTYPES.items()}
+#: numpy dtype (no byte order) -> (miXXX data type, mxXXX class name); bool is stored as uint8
 _NUMERIC: dict[str, tuple[int, str]] = {
-    "i1": (1, "int8"), "u1": (2, "uint8"), "i2": (3, "int16"), "u2": (4, "uint16"),
-    "i4": (5, "int32"), "u4": (6, "uint32"), "f4": (7, "single"), "f8": (9, "double"),
-    "i8": (12, "int64"), "u8": (13, "uint64"), "b1": (2, "uint8"),
-}  # fmt: skip
+    **{dtype: (code, _CLASS_OF_DTYPE[dtype]) for code, dtype in STORAGE.items()},
+    "b1": (MI_UINT8, "uint8"),
+}
 _NARROW = ("u1", "i1", "u2", "i2", "u4", "i4")  # MATLAB's compact storage of integral doubles
 _FAKE_BLOCK = 1024  # fake SVHN images drawn per random generator
 
@@ -65,15 +75,15 @@ class _Encoder:
         return self.u4(mdtype, len(data)) + data + b"\0" * (-len(data) % 8)
 
     def header(self, cls: str, dims: Sequence[int], name: str, flags: int = 0) -> bytes:
-        flag_word = self.u4(_CLASS_CODES[cls] | flags << 8, 0)
+        flag_word = self.u4(_CLASS_CODES[cls] | flags, 0)
         dims_data = np.array(dims, self.order + "i4").tobytes()
-        name_data = self.element(1, name.encode("latin-1"))
-        return self.element(6, flag_word) + self.element(5, dims_data) + name_data
+        name_data = self.element(MI_INT8, name.encode("latin-1"))
+        return self.element(MI_UINT32, flag_word) + self.element(MI_INT32, dims_data) + name_data
 
     def matrix(self, value: MatInput, name: str = "") -> bytes:
         """A whole ``miMATRIX`` element for ``value``."""
         content = self._content(value, name)
-        return self.u4(14, len(content)) + content
+        return self.u4(MI_MATRIX, len(content)) + content
 
     def _content(self, value: MatInput, name: str) -> bytes:
         if isinstance(value, str):
@@ -89,7 +99,7 @@ class _Encoder:
         key = part.dtype.str[1:]
         if key not in _NUMERIC:
             raise ValueError(f"{name!r}: no MATLAB class for dtype {arr.dtype}")
-        flags = 8 * is_complex | 2 * (arr.dtype.kind == "b")
+        flags = COMPLEX_FLAG * is_complex | LOGICAL_FLAG * (arr.dtype.kind == "b")
         head = self.header(_NUMERIC[key][1], _matdims(arr), name, flags)
         if is_complex:
             return head + self._data(arr.real) + self._data(arr.imag)
@@ -105,12 +115,13 @@ class _Encoder:
         strings = [str(s) for s in arr.ravel()]
         width = max(map(len, strings), default=0)
         if width == 0:
-            return self.header("char", (0,) * max(2, arr.ndim), name) + self.element(4, b"")
+            return self.header("char", (0,) * max(2, arr.ndim), name) + self.element(MI_UINT16, b"")
         if {len(s) for s in strings} != {width} or max(map(ord, "".join(strings))) > 0xFFFF:
             raise ValueError(f"{name!r}: char arrays need equal-length strings of BMP characters")
         codes = np.array([[ord(c) for c in s] for s in strings], self.order + "u2")
         codes = codes.reshape((*(arr.shape or (1,)), width))
-        return self.header("char", codes.shape, name) + self.element(4, codes.tobytes(order="F"))
+        chars = self.element(MI_UINT16, codes.tobytes(order="F"))
+        return self.header("char", codes.shape, name) + chars
 
     def _cell(self, arr: np.ndarray[Any, Any], name: str) -> bytes:
         cells = np.atleast_1d(arr).ravel(order="F")
@@ -124,7 +135,7 @@ class _Encoder:
         names = b"".join(f.encode("latin-1").ljust(width, b"\0") for f in st.fields)
         body = b"".join(self.matrix(_coerce(rec[f])) for rec in st.records for f in st.fields)
         head = self.header("struct", st.dims, name)
-        return head + self.element(5, self.u4(width)) + self.element(1, names) + body
+        return head + self.element(MI_INT32, self.u4(width)) + self.element(MI_INT8, names) + body
 
 
 def _coerce(value: Any) -> MatInput:
@@ -157,7 +168,7 @@ def _file_header(order: str, text: str) -> bytes:
     return text.encode("ascii").ljust(116, b" ")[:116] + b"\0" * 8 + version + endian
 
 
-def _write_element(f: BinaryIO, pieces: Iterable[bytes], compress: bool, order: str) -> None:
+def _write_element(f: BinaryIO, pieces: Iterable[bytes], compress: bool, enc: _Encoder) -> None:
     """Write one top-level element from ``pieces`` (a whole ``miMATRIX``), zlib-wrapped or not."""
     if not compress:
         for piece in pieces:
@@ -171,7 +182,7 @@ def _write_element(f: BinaryIO, pieces: Iterable[bytes], compress: bool, order: 
         size += len(piece)
     end = f.tell()
     f.seek(tag_at)
-    f.write(np.array([15, size], order + "u4").tobytes())
+    f.write(enc.u4(MI_COMPRESSED, size))
     f.seek(end)
 
 
@@ -196,7 +207,7 @@ def write_mat(
     with open(path, "wb") as f:
         f.write(_file_header(byteorder, header_text))
         for name, value in variables.items():
-            _write_element(f, [enc.matrix(value, name)], compress, byteorder)
+            _write_element(f, [enc.matrix(value, name)], compress, enc)
 
 
 def fake_svhn_labels(n: int, seed: int = 0) -> np.ndarray[Any, Any]:
@@ -238,17 +249,17 @@ def write_fake_svhn(
     enc = _Encoder("<", narrow=True)
     labels = fake_svhn_labels(n, seed)
     nbytes = n * 32 * 32 * 3
-    head = enc.header("uint8", (32, 32, 3, n), "X") + enc.u4(2, nbytes)
+    head = enc.header("uint8", (32, 32, 3, n), "X") + enc.u4(MI_UINT8, nbytes)
     if len(head) + nbytes >= 2**32:
         raise ValueError(f"{n} images do not fit in one MAT-file v5 element")
     pixels = (_column_major(fake_svhn_images(n, seed, i, i + chunk)) for i in range(0, n, chunk))
     pad = b"\0" * (-nbytes % 8)
     with open(path, "wb") as f:
         f.write(_file_header("<", HEADER_TEXT))
-        pieces = [enc.u4(14, len(head) + nbytes + len(pad)) + head], pixels, [pad]
-        _write_element(f, (p for group in pieces for p in group), compress, "<")
+        pieces = [enc.u4(MI_MATRIX, len(head) + nbytes + len(pad)) + head], pixels, [pad]
+        _write_element(f, (p for group in pieces for p in group), compress, enc)
         y = enc.matrix(labels.astype(np.float64).reshape(n, 1), "y")
-        _write_element(f, [y], compress, "<")
+        _write_element(f, [y], compress, enc)
     return labels
 
 
