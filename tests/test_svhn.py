@@ -81,3 +81,54 @@ def test_builtin_entry() -> None:
         ("extra", 531131, True),
     ]
     assert spec.editions[0].file("extra_32x32.mat").size == 1329278602
+
+
+@pytest.fixture
+def fake_full(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
+    from imagesets.testing.svhn_full import write_fake_svhn_full
+
+    entry = copy.deepcopy(_builtin.SVHN_FULL)
+    entry["name"], entry["aliases"] = "fake-svhn-full", []
+    expected = {}
+    for split, n in (("train", 9), ("test", 5), ("extra", 4)):
+        entry["splits"][split]["count"] = n
+        path = tmp_path / f"{split}.tar.gz"
+        expected[split] = write_fake_svhn_full(path, n, seed=n)
+        data = path.read_bytes()
+        server.add(f"/full/{path.name}", data)
+        f = next(f for f in entry["editions"][0]["files"] if f["name"] == path.name)
+        f.update(
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            urls=[server.url(f"/full/{path.name}")],
+        )
+    spec = catalog.register(entry)
+    yield {"expected": expected, "server": server}
+    catalog.unregister(spec.name)
+
+
+def test_full_numbers_packed_pngs_and_digit_boxes(fake_full: dict[str, Any]) -> None:
+    ds = imagesets.load("fake-svhn-full", progress=False)
+    train = ds["train"]
+    expected = fake_full["expected"]["train"]
+    assert len(train) == 9 and fake_full["server"].hits("/full/extra.tar.gz") == 0
+    assert train.packed and train.images.raw(3) == expected.pngs[3]
+    image, digits = train[1]
+    assert image.shape == (*expected.shapes[1], 3)
+    raw = expected.digits(1)
+    assert digits["label"].tolist() == [int(v) % 10 for v in raw["label"]]
+    assert np.array_equal(digits["left"], raw["left"])
+
+
+def test_show_draws_the_boxes(
+    fake_full: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    out = tmp_path / "boxes.png"
+    assert main(["show", "fake-svhn-full", "--index", "1", "--out", str(out), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "train digits [1] = " in text and "(2 boxes)" in text
+    with Image.open(out) as img:
+        shape = fake_full["expected"]["train"].shapes[1]
+        assert img.width >= int(shape[1]) and img.mode == "RGB"

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, api, catalog, fetch
 from .errors import ImagesetsError
@@ -184,17 +185,29 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"--index {args.index} is out of range: {args.split} has "
             f"{len(split)} examples (0..{len(split) - 1})"
         )
-    image, label = split[args.index]
-    named = split.class_name(label)
-    suffix = f" ({named})" if named != str(int(label)) else ""
-    _out(f"{args.split} label [{args.index}] = {int(label)}{suffix}")
+    image, target = split[args.index]
+    scale = args.scale or max(1, 224 // max(image.shape[:2]))
+    if "boxes" in split.arrays:
+        digits = " ".join(str(int(d)) for d in target["label"])
+        _out(f"{args.split} digits [{args.index}] = {digits} ({len(target)} boxes)")
+        picture = _boxes_picture(image, target, scale)
+    else:
+        named = split.class_name(target)
+        suffix = f" ({named})" if named != str(int(target)) else ""
+        _out(f"{args.split} label [{args.index}] = {int(target)}{suffix}")
+        picture = viz.scaled(image, scale)
     if args.out:
-        scale = args.scale or max(1, 224 // max(image.shape[:2]))
-        viz.scaled(image, scale).save(args.out)
+        picture.save(args.out)
         _out(f"wrote {args.out}")
     elif not args.quiet:
         _out(viz.ascii_preview(image))
     return 0
+
+
+def _boxes_picture(image: Any, digits: Any, scale: int) -> Any:
+    from .viz_boxes import draw_boxes
+
+    return draw_boxes(image, digits, scale=scale)
 
 
 def cmd_grid(args: argparse.Namespace) -> int:

@@ -105,20 +105,45 @@ class Split:
         batch on all cores.
         """
         if self.packed:
-            from .packed import PackedImages
-
-            return PackedImages(self.blobs["data"], self.arrays["offsets"])
+            return self._packed_images(None)
         raw = self.arrays["images"]
         return _to_float(raw) if self.normalize else raw
+
+    def _packed_images(self, size: int | None) -> Any:
+        """The packed reader for this split's layout: ``offsets`` (images in row order) or
+        ``spans`` with digit boxes (SVHN full numbers)."""
+        if "spans" in self.arrays:
+            from .formats.svhn_full import SvhnFullSplit
+
+            return SvhnFullSplit(self.arrays, self.blobs["data"], size=size)
+        from .packed import PackedImages
+
+        return PackedImages(self.blobs["data"], self.arrays["offsets"], size=size)
 
     @property
     def labels(self) -> Array:
         """The labels, ``(N,)``, integer class indices (the source's dtype: uint8 for MNIST)."""
+        if "labels" not in self.arrays:
+            raise KeyError(
+                f"split {self.name!r} has no class labels; its per-example arrays are "
+                f"{sorted(self.arrays)}"
+            )
         labels: Array = self.arrays["labels"]
         return labels
 
+    def digits(self, index: int) -> Array:
+        """The digit records of image ``index`` (SVHN full numbers): a structured array with
+        fields ``label`` (0-9), ``left``, ``top``, ``width``, ``height``."""
+        if "boxes" not in self.arrays:
+            raise KeyError(f"split {self.name!r} has no digit boxes")
+        digits: Array = self._packed_images(None).digits(index)
+        return digits
+
     def __len__(self) -> int:
-        return int(self.arrays["labels"].shape[0])
+        for key, extra in (("labels", 0), ("spans", 0), ("offsets", 1)):
+            if key in self.arrays:
+                return int(self.arrays[key].shape[0]) - extra
+        return int(next(iter(self.arrays.values())).shape[0])
 
     @property
     def skipped(self) -> list[dict[str, str]]:
@@ -129,7 +154,8 @@ class Split:
         """``split[i]`` -> ``(image, label)``; a slice or index array -> a sub-:class:`Split`."""
         if isinstance(index, (int, np.integer)):
             image = self.images[index] if self.packed else self.arrays["images"][index]
-            return (_to_float(image) if self.normalize else image), self.labels[index]
+            target = self.digits(int(index)) if "boxes" in self.arrays else self.labels[index]
+            return (_to_float(image) if self.normalize else image), target
         if self.packed:
             raise TypeError(
                 f"split {self.name!r} is a packed store: index it with an int, or decode a "
@@ -187,9 +213,7 @@ class Split:
             return self.arrays["images"]
         if size is None:
             raise ValueError(f"split {self.name!r} is a packed store: pass size=... to batch it")
-        from .packed import PackedImages
-
-        return PackedImages(self.blobs["data"], self.arrays["offsets"], size=size)
+        return self._packed_images(size)
 
     def shard(self, index: int, count: int) -> Split:
         """A fixed part of this split (rows ``index::count``): the ``count`` parts are

@@ -86,7 +86,7 @@ class _DiskWriter:
                 arr.flush()
             described[name] = {
                 "shape": list(arr.shape),
-                "dtype": arr.dtype.str,
+                "dtype": np.lib.format.dtype_to_descr(arr.dtype),
                 "offset": _data_offset(self.folder / f"{name}.npy"),
             }
         for name, fh in self.blobs.items():
@@ -245,7 +245,7 @@ def open_split(path: Path, manifest: Mapping[str, Any], mode: MmapMode = "r") ->
 def _open_array(file: Path, desc: Mapping[str, Any], mode: MmapMode) -> np.ndarray[Any, Any]:
     """Map an array; with the data offset known, straight through ``mmap`` (about 20x faster
     than ``np.load(mmap_mode=...)``, which re-parses the header and resolves the path)."""
-    dtype = np.dtype(desc["dtype"])
+    dtype = dtype_from_manifest(desc["dtype"])
     shape = tuple(desc["shape"])
     nbytes = math.prod(shape) * dtype.itemsize
     if "offset" in desc and nbytes:
@@ -254,12 +254,23 @@ def _open_array(file: Path, desc: Mapping[str, Any], mode: MmapMode) -> np.ndarr
         arr: np.ndarray[Any, Any] = np.load(file, mmap_mode=mode, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise CacheError(f"prepared array {file} cannot be opened: {exc}") from exc
-    if list(arr.shape) != list(desc["shape"]) or arr.dtype.str != desc["dtype"]:
+    if list(arr.shape) != list(desc["shape"]) or arr.dtype != dtype:
         raise CacheError(
             f"prepared array {file}: expected shape {tuple(desc['shape'])} {desc['dtype']}, "
             f"found {arr.shape} {arr.dtype.str}"
         )
     return arr
+
+
+def dtype_from_manifest(descr: Any) -> np.dtype[Any]:
+    """The dtype a manifest records: a ``.npy`` descr string, or (structured arrays such as
+    SVHN's digit boxes) a list of ``[name, type]`` pairs as JSON keeps them."""
+    try:
+        if isinstance(descr, list):
+            return np.lib.format.descr_to_dtype([tuple(field) for field in descr])
+        return np.lib.format.descr_to_dtype(descr)
+    except (TypeError, ValueError) as exc:
+        raise CacheError(f"manifest dtype {descr!r} is not a numpy dtype ({exc})") from exc
 
 
 def _map(

@@ -11,9 +11,9 @@ from typing import Any
 
 from .cifar import CIFAR10, CIFAR100
 from .idx import FASHION_MNIST, MNIST
-from .svhn import SVHN
+from .svhn import SVHN, SVHN_FULL
 
-__all__ = ["CIFAR10", "CIFAR100", "ENTRIES", "FASHION_MNIST", "MNIST", "SVHN"]
+__all__ = ["CIFAR10", "CIFAR100", "ENTRIES", "FASHION_MNIST", "MNIST", "SVHN", "SVHN_FULL"]
 
 #: Every built-in entry, in the order ``imagesets list`` shows them.
-ENTRIES: list[dict[str, Any]] = [MNIST, FASHION_MNIST, CIFAR10, CIFAR100, SVHN]
+ENTRIES: list[dict[str, Any]] = [MNIST, FASHION_MNIST, CIFAR10, CIFAR100, SVHN, SVHN_FULL]

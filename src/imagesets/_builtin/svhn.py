@@ -67,3 +67,57 @@ SVHN: dict[str, Any] = {
         }
     ],
 }
+
+SVHN_FULL: dict[str, Any] = {
+    "name": "svhn-full",
+    "aliases": ["svhn_full", "svhn-full-numbers"],
+    "title": "Street View House Numbers (full numbers with digit boxes)",
+    "description": (
+        "Variable-size house-number photos (PNG, kept as they are in a packed store) with a "
+        "box and label per digit (label 0-9; the files' 10 means 0). Extra is on request."
+    ),
+    "homepage": "http://ufldl.stanford.edu/housenumbers/",
+    "license": "non-commercial use only (see the homepage)",
+    "citation": _SVHN_CITATION,
+    "image_shape": [],
+    "classes": [str(d) for d in range(10)],
+    "splits": {
+        "train": {"count": 33402},
+        "test": {"count": 13068},
+        "extra": {"count": 202353, "optional": True},
+    },
+    "editions": [
+        {
+            "name": "tar",
+            "format": "svhn-full",
+            "splits": {
+                "train": {"archive": "train.tar.gz"},
+                "test": {"archive": "test.tar.gz"},
+                "extra": {"archive": "extra.tar.gz"},
+            },
+            "files": _files(
+                _SVHN_HOST,
+                [
+                    (
+                        "train.tar.gz",
+                        404141560,
+                        "4b17bb33b6cd8f963493168f80143da956f28ec406cc12f8e5745a9f91a51898",
+                        None,
+                    ),
+                    (
+                        "test.tar.gz",
+                        276555967,
+                        "57ac9ceb530e4aa85b55d991be8fc49c695b3d71c6f6a88afea86549efde7fb5",
+                        None,
+                    ),
+                    (
+                        "extra.tar.gz",
+                        1955489752,
+                        "e857e27d1e65bd1e7d3959b094061777f6506bbc39889a0df3bba6a729d60f9c",
+                        None,
+                    ),
+                ],
+            ),
+        }
+    ],
+}

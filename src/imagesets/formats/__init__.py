@@ -86,6 +86,7 @@ READERS: dict[str, str] = {
     "cifar-python": "imagesets.formats.cifar:read_python_split",
     "cifar-binary": "imagesets.formats.cifar:read_binary_split",
     "svhn-mat": "imagesets.formats.svhn:read_split",
+    "svhn-full": "imagesets.formats.svhn_full:read_split",
     "image-tree": "imagesets.formats.image_tree:read_split",
     "image-tree-packed": "imagesets.formats.image_tree:read_split_packed",
     "image-folder": "imagesets.formats.image_tree:read_split_folder",
