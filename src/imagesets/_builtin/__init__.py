@@ -11,9 +11,27 @@ from typing import Any
 
 from .cifar import CIFAR10, CIFAR100
 from .idx import FASHION_MNIST, MNIST
+from .images import CATS_VS_DOGS
 from .svhn import SVHN, SVHN_FULL
 
-__all__ = ["CIFAR10", "CIFAR100", "ENTRIES", "FASHION_MNIST", "MNIST", "SVHN", "SVHN_FULL"]
+__all__ = [
+    "CATS_VS_DOGS",
+    "CIFAR10",
+    "CIFAR100",
+    "ENTRIES",
+    "FASHION_MNIST",
+    "MNIST",
+    "SVHN",
+    "SVHN_FULL",
+]
 
 #: Every built-in entry, in the order ``imagesets list`` shows them.
-ENTRIES: list[dict[str, Any]] = [MNIST, FASHION_MNIST, CIFAR10, CIFAR100, SVHN, SVHN_FULL]
+ENTRIES: list[dict[str, Any]] = [
+    MNIST,
+    FASHION_MNIST,
+    CIFAR10,
+    CIFAR100,
+    SVHN,
+    SVHN_FULL,
+    CATS_VS_DOGS,
+]

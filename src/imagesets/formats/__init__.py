@@ -90,6 +90,9 @@ READERS: dict[str, str] = {
     "image-tree": "imagesets.formats.image_tree:read_split",
     "image-tree-packed": "imagesets.formats.image_tree:read_split_packed",
     "image-folder": "imagesets.formats.image_tree:read_split_folder",
+    "petimages": "imagesets.formats.petimages:read_split_any",
+    "petimages-fixed": "imagesets.formats.petimages:read_split",
+    "petimages-packed": "imagesets.formats.petimages:read_split_packed",
 }
 
 

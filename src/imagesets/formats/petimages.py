@@ -1,0 +1,499 @@
+"""Microsoft's Cats & Dogs zip (``kagglecatsanddogs_5340.zip``): audit, split and readers.
+
+The zip holds ``PetImages/Cat/{0..12499}.jpg`` and ``PetImages/Dog/{0..12499}.jpg``, a
+``Thumbs.db`` in each folder and, at the top level, ``CDLA-Permissive-2.0.pdf`` and
+``readme[1].txt`` (ignored and listed). Any other layout (another folder, a deeper path, a class
+other than ``Cat``/``Dog``, a duplicate name) is refused with :class:`FormatError`; unsafe names
+(``..``, absolute paths, links) with :class:`UnsafeArchiveError`, before any byte is read.
+
+Two rules for "bad" files, reported side by side by :func:`audit`:
+
+* ``no_jfif``, tensorflow-datasets' rule: ``b"JFIF" not in fobj.peek(10)``. On a zip member
+  CPython's ``ZipExtFile.peek`` returns up to **512** buffered bytes, not 10, so the rule TFDS
+  actually applies (and that drops its 1,738 files) is "no ``JFIF`` in the first 512 bytes";
+  ``jfif_window`` selects the window (:data:`TFDS_JFIF_WINDOW`). It drops PNG, BMP, GIF and
+  Exif-only JPEG content that decodes perfectly well.
+* ``undecodable``: files that fail to decode (:func:`imagesets.imaging.check`), with a reason
+  (``zero bytes``, ``truncated``, ``not an image``, ``corrupt: ...``).
+
+The datasets built here keep **every image that decodes** and list the others under ``skipped``.
+
+There is no official test split. :func:`stratified_split` draws one, per class, from the sorted
+list of *all* image members (decodable or not), so a decoder that accepts one more file changes
+no other file's split. Readers (``request.files = {"archive": zip}``, ``request.split`` is
+``"train"`` or ``"test"``; options ``test_fraction`` (0.2), ``seed`` (0), ``workers``):
+
+* ``petimages`` (:func:`read_split`, option ``size`` required): ``images`` uint8
+  ``(N, size, size, 3)`` (shorter side resized, centre crop) and ``labels`` int64 ``(N,)``;
+* ``petimages-packed`` (:func:`read_split_packed`, option ``max_side``): blob ``data`` (the
+  original bytes, or JPEGs re-encoded with the longer side at most ``max_side``), ``offsets``
+  int64 ``(N + 1,)``, ``labels`` int64 ``(N,)``, ``shapes`` int64 ``(N, 2)`` (height, width).
+
+Labels: 0 = ``Cat``, 1 = ``Dog``. Rows follow :attr:`Audit.members` order (class, then file
+number), which the returned ``members`` lists. Each reader audits the whole zip (one streamed pass,
+decoding at 1/8 DCT scale) and then reads its split's members by random access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from numpy.typing import NDArray
+
+from ..archives import Member, iter_files, safe_name
+from ..errors import CatalogError, FormatError
+from ..imaging import UndecodableImageError, check, decode, default_workers, imap_bounded, reencode
+from ..packed import PackedWriter
+from . import ReadRequest, SplitWriter
+
+__all__ = [
+    "CLASSES",
+    "SPLITS",
+    "TFDS_JFIF_WINDOW",
+    "Audit",
+    "SplitPlan",
+    "audit",
+    "plan_split",
+    "read_split",
+    "read_split_packed",
+    "stratified_split",
+]
+
+ROOT = "PetImages"
+CLASSES = ("Cat", "Dog")
+SPLITS = ("train", "test")
+TFDS_JFIF_WINDOW = 512  # what ZipExtFile.peek(10) returns at most
+_SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
+_CHUNK = 256  # rows buffered before a write to the output array
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+
+def _classify(archive: str, name: str) -> str | None:
+    """None for an image member, else why it is ignored; FormatError for a foreign layout."""
+    parts = name.split("/")
+    if len(parts) == 1:
+        return "top_level"  # CDLA-Permissive-2.0.pdf, readme[1].txt
+    if len(parts) != 3 or parts[0] != ROOT or parts[1] not in CLASSES:
+        raise FormatError(
+            f"{archive}: member {name!r} is not where a PetImages zip keeps files; expected "
+            f"{ROOT}/<{'|'.join(CLASSES)}>/<file> or a file at the top level; this is not "
+            "kagglecatsanddogs_5340.zip: delete it and download it again"
+        )
+    return "system" if parts[2].lower() in _SYSTEM_FILES else None
+
+
+def _label(name: str) -> int:
+    return CLASSES.index(name.split("/")[1])
+
+
+def _order_key(name: str) -> tuple[int, int, int, str]:
+    """Class, then numbered files by number (``2.jpg`` before ``10.jpg``), then others by name."""
+    stem = name.rsplit("/", 1)[-1].split(".", 1)[0]
+    return (_label(name), 0, int(stem), name) if stem.isdigit() else (_label(name), 1, 0, name)
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What one pass over the zip found.
+
+    Attributes:
+        archive: the zip's path.
+        members: the image members (``PetImages/<class>/<file>``), by class then file number.
+        no_jfif: members without ``b"JFIF"`` in their first ``jfif_window`` bytes (TFDS's rule).
+        undecodable: member -> reason it does not decode (``"zero bytes"``, ``"truncated"``...).
+        shapes: member -> ``(height, width)`` for every member that decodes.
+        ignored: member -> reason (``"system"`` for Thumbs.db, ``"top_level"``); never read.
+        jfif_window: the number of leading bytes the JFIF rule looked at.
+    """
+
+    archive: Path
+    members: tuple[str, ...]
+    no_jfif: frozenset[str]
+    undecodable: Mapping[str, str]
+    shapes: Mapping[str, tuple[int, int]]
+    ignored: Mapping[str, str]
+    jfif_window: int
+
+    def labels(self) -> NDArray[np.int64]:
+        """int64 ``(len(members),)``: 0 for ``Cat``, 1 for ``Dog``."""
+        return np.fromiter((_label(m) for m in self.members), np.int64, len(self.members))
+
+    @property
+    def per_class(self) -> dict[str, int]:
+        """Class name -> number of image members."""
+        counts = np.bincount(self.labels(), minlength=len(CLASSES))
+        return {name: int(n) for name, n in zip(CLASSES, counts, strict=True)}
+
+    @property
+    def no_jfif_but_decodes(self) -> frozenset[str]:
+        """Members TFDS drops although they decode (PNG, BMP, GIF, Exif-only JPEG...)."""
+        return frozenset(m for m in self.no_jfif if m not in self.undecodable)
+
+    @property
+    def jfif_but_undecodable(self) -> frozenset[str]:
+        """Members TFDS keeps although they do not decode (a truncated JPEG...)."""
+        return frozenset(m for m in self.undecodable if m not in self.no_jfif)
+
+    def summary(self) -> dict[str, Any]:
+        """The counts, for a manifest (JSON-ready)."""
+        return {
+            "images": len(self.members),
+            "per_class": self.per_class,
+            "decodable": len(self.members) - len(self.undecodable),
+            "undecodable": len(self.undecodable),
+            "no_jfif": len(self.no_jfif),
+            "no_jfif_but_decodes": len(self.no_jfif_but_decodes),
+            "jfif_but_undecodable": len(self.jfif_but_undecodable),
+            "jfif_window": self.jfif_window,
+            "ignored": dict(sorted(self.ignored.items())),
+        }
+
+
+class _Finding(NamedTuple):
+    name: str
+    jfif: bool
+    shape: tuple[int, int] | None
+    reason: str | None
+
+
+def _inspect(name: str, data: bytes, window: int) -> _Finding:
+    jfif = b"JFIF" in data[:window]
+    try:
+        return _Finding(name, jfif, check(data, source=name), None)
+    except UndecodableImageError as exc:
+        return _Finding(name, jfif, None, exc.reason)
+
+
+def _findings(path: Path, window: int, workers: int, ignored: dict[str, str]) -> list[_Finding]:
+    def admit(member: Member) -> bool:
+        reason = _classify(str(path), member.name)
+        if reason is not None:
+            ignored[member.name] = reason
+        return reason is None
+
+    items = ((m.name, r.read()) for m, r in iter_files(path, select=admit))
+    return list(imap_bounded(lambda item: _inspect(*item, window), items, workers))
+
+
+def audit(
+    zip_path: Path, *, jfif_window: int = TFDS_JFIF_WINDOW, workers: int | None = None
+) -> Audit:
+    """Read the zip once (streamed, nothing extracted) and check every image member.
+
+    Args:
+        zip_path: ``kagglecatsanddogs_5340.zip`` or a fake in the same layout.
+        jfif_window: leading bytes searched for ``b"JFIF"`` (512: TFDS's rule as it runs; 10:
+            its literal reading).
+        workers: decoding threads (default: the cores this process may use).
+
+    Raises:
+        UnsafeArchiveError: an unsafe member name or type (nothing was read).
+        FormatError: a member outside the PetImages layout, a duplicate name, a corrupt zip.
+    """
+    path = Path(zip_path)
+    ignored: dict[str, str] = {}
+    found = _findings(path, jfif_window, workers or default_workers(), ignored)
+    names = [f.name for f in found]
+    if len(set(names)) != len(names):
+        twice = sorted(n for n, k in Counter(names).items() if k > 1)
+        raise FormatError(f"{path}: members {twice[:5]} appear twice; the zip is not genuine")
+    return Audit(
+        archive=path,
+        members=tuple(sorted(names, key=_order_key)),
+        no_jfif=frozenset(f.name for f in found if not f.jfif),
+        undecodable={f.name: f.reason for f in found if f.reason is not None},
+        shapes={f.name: f.shape for f in found if f.shape is not None},
+        ignored=ignored,
+        jfif_window=jfif_window,
+    )
+
+
+# --- split -------------------------------------------------------------------------------------
+
+
+def _test_count(n: int, test_fraction: float) -> int:
+    """``n * test_fraction`` rounded half up, exactly, on the decimal the caller wrote."""
+    return math.floor(Fraction(repr(float(test_fraction))) * n + Fraction(1, 2))
+
+
+def _permutation(n: int, seed: int, label: int) -> NDArray[np.intp]:
+    """A permutation of ``range(n)`` from ``default_rng([seed, label])``'s raw 64-bit stream.
+
+    Raw bit-generator output is stable across numpy versions and machines (NEP 19), whereas
+    ``Generator.permutation``'s algorithm is not promised to stay the same.
+    """
+    raw = np.random.default_rng([seed, label]).bit_generator.random_raw(n)
+    order: NDArray[np.intp] = np.argsort(raw, kind="stable")
+    return order
+
+
+def _check_split_args(labels: NDArray[Any], test_fraction: float, seed: int) -> None:
+    if labels.ndim != 1 or (labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0)):
+        raise ValueError(
+            f"stratified_split: labels must be a 1-D array of non-negative integers, found "
+            f"{labels.dtype} {labels.shape}"
+        )
+    if isinstance(test_fraction, bool) or not 0 <= test_fraction <= 1:
+        raise ValueError(
+            f"stratified_split: test_fraction must be in [0, 1], found {test_fraction}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"stratified_split: seed must be a non-negative integer, found {seed!r}")
+
+
+def stratified_split(
+    labels: npt.ArrayLike, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """A seeded, class-stratified train/test split of ``range(len(labels))``.
+
+    Class ``c`` with ``n`` items puts ``round_half_up(n * test_fraction)`` of them in the test
+    split: the first ones of a permutation seeded with ``[seed, c]``. The same inputs give the
+    same split on every machine.
+
+    Returns:
+        ``(train_idx, test_idx)``, int64, each sorted ascending, disjoint, together complete.
+
+    >>> labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    >>> train, test = stratified_split(labels, 0.2, seed=0)
+    >>> len(train), len(test), labels[test].tolist()
+    (8, 2, [0, 1])
+    """
+    arr = np.asarray(labels)
+    _check_split_args(arr, test_fraction, seed)
+    test_mask = np.zeros(arr.shape[0], bool)
+    for label in np.unique(arr):
+        idx = np.flatnonzero(arr == label)
+        order = _permutation(len(idx), seed, int(label))
+        test_mask[idx[order[: _test_count(len(idx), test_fraction)]]] = True
+    return np.flatnonzero(~test_mask).astype(np.int64), np.flatnonzero(test_mask).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """One split of an audited zip.
+
+    Attributes:
+        members: the decodable members of the split, in output order.
+        labels: int64 ``(len(members),)``.
+        skipped: ``{"path": member, "reason": ...}`` for the split's members that do not decode.
+    """
+
+    members: tuple[str, ...]
+    labels: NDArray[np.int64]
+    skipped: list[dict[str, str]]
+
+
+def plan_split(
+    result: Audit, split: str, *, test_fraction: float = 0.2, seed: int = 0
+) -> SplitPlan:
+    """The members of ``split`` (``"train"`` or ``"test"``) of an audited zip."""
+    if split not in SPLITS:
+        raise ValueError(f"plan_split: split must be one of {SPLITS}, found {split!r}")
+    chosen = stratified_split(result.labels(), test_fraction, seed)[SPLITS.index(split)]
+    names = [result.members[i] for i in chosen]
+    kept = tuple(n for n in names if n not in result.undecodable)
+    skipped = [{"path": n, "reason": result.undecodable[n]} for n in names if n not in kept]
+    labels = np.fromiter((_label(n) for n in kept), np.int64, len(kept))
+    return SplitPlan(kept, labels, skipped)
+
+
+# --- options and reading -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Options:
+    size: int | None
+    max_side: int | None
+    test_fraction: float
+    seed: int
+    workers: int
+
+
+def _option_error(request: ReadRequest, key: str, expected: str) -> CatalogError:
+    return CatalogError(
+        f"dataset {request.dataset!r}, split {request.split!r}: option {key!r} must be "
+        f"{expected}, found {request.options.get(key)!r}; fix the entry or the --option"
+    )
+
+
+def _int_option(request: ReadRequest, key: str, low: int, required: bool = False) -> int | None:
+    value = request.options.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _option_error(request, key, f"an integer >= {low}" + ("" if required else " or None"))
+    return value
+
+
+def _fraction(request: ReadRequest) -> float:
+    value = request.options.get("test_fraction", 0.2)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise _option_error(request, "test_fraction", "a number strictly between 0 and 1")
+    return float(value)
+
+
+def _options(request: ReadRequest, *, fixed: bool) -> _Options:
+    if request.split not in SPLITS:
+        raise CatalogError(
+            f"dataset {request.dataset!r}: split {request.split!r} is not one of {SPLITS}; the "
+            "PetImages readers draw train and test from the one archive"
+        )
+    if fixed and request.options.get("max_side") is not None:
+        raise _option_error(
+            request, "max_side", "absent for format petimages (use petimages-packed)"
+        )
+    return _Options(
+        size=_int_option(request, "size", 1, required=True) if fixed else None,
+        max_side=None if fixed else _int_option(request, "max_side", 1),
+        test_fraction=_fraction(request),
+        seed=_int_option(request, "seed", 0) or 0,
+        workers=_int_option(request, "workers", 1) or default_workers(),
+    )
+
+
+def _plan(request: ReadRequest, opts: _Options) -> tuple[Audit, SplitPlan]:
+    result = audit(Path(request.file("archive")), workers=opts.workers)
+    return result, plan_split(
+        result, request.split, test_fraction=opts.test_fraction, seed=opts.seed
+    )
+
+
+@contextlib.contextmanager
+def _zip_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
+        raise FormatError(
+            f"{path}: the zip changed or is corrupt since it was audited ({exc}); "
+            "delete it and download it again"
+        ) from exc
+
+
+def _member_bytes(path: Path, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    """``(name, bytes)`` of the named members, in the order given (random access)."""
+    with _zip_errors(path), zipfile.ZipFile(path) as zf:
+        infos = {safe_name(info.filename, str(path)): info for info in zf.infolist()}
+        for name in names:
+            yield name, zf.read(infos[name])
+
+
+def _changed(exc: UndecodableImageError) -> FormatError:
+    return FormatError(f"{exc} (it passed the audit: did the zip change meanwhile?)")
+
+
+def _manifest(result: Audit, plan: SplitPlan, opts: _Options) -> dict[str, Any]:
+    return {
+        "classes": list(CLASSES),
+        "skipped": plan.skipped,
+        "count": len(plan.members),
+        "audit": result.summary(),
+        "split_seed": opts.seed,
+        "test_fraction": opts.test_fraction,
+        "members": list(plan.members),
+    }
+
+
+def _decode_into(
+    images: NDArray[np.uint8],
+    items: Iterator[tuple[str, bytes]],
+    workers: int,
+    progress: Callable[[int], None],
+) -> None:
+    """Decode ``items`` (one per row) into ``images``, written in chunks of ``_CHUNK`` rows."""
+    count, size = images.shape[:2]
+    buffer = np.empty((min(_CHUNK, max(1, count)), size, size, 3), np.uint8)
+
+    def load(item: tuple[str, bytes]) -> NDArray[np.uint8]:
+        try:
+            return decode(item[1], size=size, source=item[0])
+        except UndecodableImageError as exc:
+            raise _changed(exc) from exc
+
+    start = 0
+    for row, img in enumerate(imap_bounded(load, items, workers)):
+        buffer[row - start] = img
+        if row + 1 - start == len(buffer) or row + 1 == count:
+            images[start : row + 1] = buffer[: row + 1 - start]
+            progress(row + 1 - start)
+            start = row + 1
+
+
+def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Reader ``petimages``: ``images`` uint8 ``(N, size, size, 3)``, ``labels`` int64 ``(N,)``.
+
+    Returns ``classes`` (``["Cat", "Dog"]``), ``skipped`` (``path`` = member, ``reason``),
+    ``count`` (N), ``audit`` (:meth:`Audit.summary`), ``split_seed``, ``test_fraction`` and
+    ``members`` (the N member names, row by row).
+    """
+    opts = _options(request, fixed=True)
+    result, plan = _plan(request, opts)
+    assert opts.size is not None
+    n = len(plan.members)
+    images = out.array("images", (n, opts.size, opts.size, 3), np.uint8)
+    out.array("labels", (n,), np.int64)[:] = plan.labels
+    items = _member_bytes(result.archive, plan.members)
+    _decode_into(images, items, opts.workers, request.progress)
+    return _manifest(result, plan, opts)
+
+
+def _packer(
+    result: Audit, max_side: int | None
+) -> Callable[[tuple[str, bytes]], tuple[bytes, int, int]]:
+    def pack(item: tuple[str, bytes]) -> tuple[bytes, int, int]:
+        name, data = item
+        if max_side is None:
+            return (data, *result.shapes[name])
+        try:
+            stored = reencode(data, max_side, source=name)
+            return (stored, *check(stored, source=name))
+        except UndecodableImageError as exc:
+            raise _changed(exc) from exc
+
+    return pack
+
+
+def read_split_packed(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Reader ``petimages-packed``: blob ``data``, ``offsets``, ``labels``, ``shapes``.
+
+    Returns what :func:`read_split` returns, plus ``max_side`` and ``bytes`` (the data size).
+    """
+    opts = _options(request, fixed=False)
+    result, plan = _plan(request, opts)
+    n = len(plan.members)
+    shapes = out.array("shapes", (n, 2), np.int64)
+    packed = imap_bounded(
+        _packer(result, opts.max_side), _member_bytes(result.archive, plan.members), opts.workers
+    )
+    with out.blob("data") as fh:
+        writer = PackedWriter(fh)
+        for row, (stored, height, width) in enumerate(packed):
+            writer.append(stored)
+            shapes[row] = height, width
+            if (row + 1) % _CHUNK == 0 or row + 1 == n:
+                request.progress(row % _CHUNK + 1)
+    out.array("offsets", (n + 1,), np.int64)[:] = writer.offsets()
+    out.array("labels", (n,), np.int64)[:] = plan.labels
+    return {**_manifest(result, plan, opts), "max_side": opts.max_side, "bytes": writer.nbytes}
+
+
+def read_split_any(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+    """Format ``petimages``: fixed-size arrays when the option ``size`` is given, else the
+    packed store (original bytes, or re-encoded at ``max_side``)."""
+    reader = read_split if request.options.get("size") is not None else read_split_packed
+    return reader(request, out)
