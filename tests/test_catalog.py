@@ -405,7 +405,7 @@ BAD_FRAGMENTS: dict[str, tuple[str, ...]] = {
     "missing-name": ("field 'name'", "must be a string", "missing"),
     "sha256-short": ("'sha256'", "64 hex digits", "imagesets hash", "'abc123'"),
     "sha256-not-hex": ("'sha256'", "64 hex digits", "g" * 64),
-    "size-negative": ("files[0].'size'", "a size in bytes >= 0", "found -1"),
+    "size-negative": ("files[0].'size'", "an integer >= 0", "found -1"),
     "size-string": ("files[0].'size'", "an integer", "found '"),
     "size-float": ("files[0].'size'", "an integer", "found 1.5"),
     "unknown-file": ("splits.train.'images'", "one of the edition's file names", "'nope.gz'"),

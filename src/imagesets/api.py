@@ -273,13 +273,25 @@ def verify(name: str, *, root: PathLike | None = None, progress: bool = True) ->
             rows.append(CachedFile(f.name, path, "missing"))
             continue
         size = path.stat().st_size
-        sha = fetch.sha256_file(path, progress=progress) if size == f.size else ""
-        if sha == f.sha256:
+        found = _digest(path, f.algorithm, progress) if f.size_ok(size) else ""
+        if found == f.digest:
             rows.append(CachedFile(f.name, path, "ok"))
         else:
-            why = f"sha256 expected {f.sha256}, found {sha}" if sha else f"size {size} != {f.size}"
+            why = (
+                f"{f.algorithm} expected {f.digest}, found {found}"
+                if found
+                else f"size {size} != {f.size}"
+            )
             rows.append(CachedFile(f.name, path, "corrupt", why))
     return rows
+
+
+def _digest(path: Path, algorithm: str, progress: bool) -> str:
+    if algorithm == "sha256":
+        return fetch.sha256_file(path, progress=progress)
+    from .importing import file_digests
+
+    return file_digests(path, [algorithm], progress)[algorithm]
 
 
 def clean(

@@ -45,17 +45,37 @@ class RemoteFile:
 
     Attributes:
         name: the original file name (kept in ``<root>/downloads/<dataset>/``).
-        size: exact size in bytes.
+        size: exact size in bytes (None only where no size was ever published).
         sha256: lowercase hex sha256 of the whole file, checked before the file is visible.
-        md5: the md5 the dataset's authors or torchvision publish (cross-check only).
+        md5: the md5 the dataset's authors or torchvision publish: a cross-check, and the
+            check itself for the rare file with no published sha256 (ImageNet's devkit).
         urls: full URLs, tried in order after the user's mirrors.
     """
 
     name: str
-    size: int
-    sha256: str
+    size: int | None
+    sha256: str | None
     md5: str | None = None
     urls: tuple[str, ...] = ()
+
+    @property
+    def algorithm(self) -> str:
+        """The hash that verifies this file: ``sha256``, or ``md5`` when that is all there is."""
+        return "sha256" if self.sha256 else "md5"
+
+    @property
+    def digest(self) -> str:
+        """The expected hex digest of :attr:`algorithm`."""
+        return self.sha256 or self.md5 or ""
+
+    def size_ok(self, size: int) -> bool:
+        """True when ``size`` is this file's size (or no size is known)."""
+        return self.size is None or size == self.size
+
+    def describe(self) -> str:
+        """``name (N bytes, sha256 ...)`` for messages."""
+        size = f"{self.size} bytes" if self.size is not None else "size unpublished"
+        return f"{self.name} ({size}, {self.algorithm} {self.digest})"
 
 
 @dataclass(frozen=True)
@@ -196,7 +216,7 @@ class _Fields:
 
     def count(self, key: str, default: Any = ...) -> int:
         value: int = self.get(key, int, default, "an integer >= 0")
-        if value < 0:
+        if value is not None and value < 0:
             raise self.fail(key, "an integer >= 0", value)
         return value
 
@@ -217,16 +237,25 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     )
 
 
+def _hex(f: _Fields, key: str, digits: int) -> str | None:
+    value: str | None = f.get(key, str, None)
+    if value is None:
+        return None
+    value = value.lower()
+    if len(value) != digits or any(c not in "0123456789abcdef" for c in value):
+        raise f.fail(key, f"{digits} hex digits (run `imagesets hash FILE`)", value)
+    return value
+
+
 def _parse_file(data: Any, source: str, where: str) -> RemoteFile:
+    """A file needs its size and sha256; only a file whose publisher gave nothing but an md5
+    may name that instead (and then its size may be unknown)."""
     f = _Fields(data, source, where)
     name = f.get("name", str)
-    size = f.get("size", int)
-    sha = f.get("sha256", str).lower()
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise f.fail("sha256", "64 hex digits (run `imagesets hash FILE`)", sha)
-    md5 = f.get("md5", str, None)
-    if size < 0:
-        raise f.fail("size", "a size in bytes >= 0", size)
+    sha, md5 = _hex(f, "sha256", 64), _hex(f, "md5", 32)
+    if sha is None and md5 is None:
+        raise f.fail("sha256", "64 hex digits (run `imagesets hash FILE`)", "nothing (missing)")
+    size: int | None = f.count("size", None if sha is None else ...)
     return RemoteFile(name, size, sha, md5, f.str_list("urls", ()))
 
 

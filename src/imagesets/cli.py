@@ -75,7 +75,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     for key, names in info.label_names.items():
         _out(f"  {key}: " + ", ".join(names))
     for f in spec.all_files():
-        _out(f"  file {f.name}: {f.size:,} bytes, sha256 {f.sha256}")
+        _out(f"  file {f.describe()}")
     if info.citation:
         _out(f"  cite: {info.citation}")
     return 0
@@ -134,6 +134,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         _out(f"not a file of {args.name}: {path}")
     for note in result.notes:
         _out(f"note: {note}")
+    if args.prepare:
+        for split, path in api.prepare(args.name, root=args.root, progress=_progress(args)).items():
+            _out(f"{split}\t{path}")
     return 0
 
 
@@ -368,6 +371,7 @@ def _setup_import(p: argparse.ArgumentParser) -> None:
     _name(p)
     p.add_argument("paths", nargs="+", help="files or folders holding the original files")
     p.add_argument("--link", action="store_true", help="hard-link instead of copying")
+    p.add_argument("--prepare", action="store_true", help="then prepare the dataset")
 
 
 def _setup_clean(p: argparse.ArgumentParser) -> None:

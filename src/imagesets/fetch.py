@@ -160,14 +160,15 @@ def _download_once(
 ) -> None:
     """One attempt: resume or start ``part`` from ``url``, then verify it (size, sha256)."""
     start = part.stat().st_size if part.exists() else 0
-    if start > rf.size:
+    limit = rf.size if rf.size is not None else float("inf")
+    if start > limit:
         part.unlink()
         start = 0
     if url.startswith("file:"):
         chunks, offset = _file_stream(url, start)
     else:
         chunks, offset = _http_stream(session, url, start)
-    digest = hashlib.sha256()
+    digest = hashlib.new(rf.algorithm)
     if offset:
         with part.open("rb") as fh:
             while block := fh.read(CHUNK):
@@ -178,7 +179,7 @@ def _download_once(
         out.truncate()
         for chunk in chunks:
             written += len(chunk)
-            if written > rf.size:
+            if written > limit:
                 out.close()
                 part.unlink()
                 raise _Fatal(f"size: expected {rf.size} bytes, the server sent more", True)
@@ -194,14 +195,15 @@ def _download_once(
         raise
 
 
-def _verify(rf: RemoteFile, part: Path, size: int, sha: str) -> None:
-    if size != rf.size:
+def _verify(rf: RemoteFile, part: Path, size: int, digest: str) -> None:
+    """Size, then the hash (sha256, or md5 for a file with nothing else published)."""
+    if not rf.size_ok(size):
         reason = f"size: expected {rf.size} bytes, found {size}{_sniff(part)}"
         part.unlink()
         raise _Fatal(reason, True)
-    if sha != rf.sha256:
+    if digest != rf.digest:
         part.unlink()
-        raise _Fatal(f"sha256: expected {rf.sha256}, found {sha}", True)
+        raise _Fatal(f"{rf.algorithm}: expected {rf.digest}, found {digest}", True)
 
 
 def _try_url(
@@ -261,13 +263,13 @@ def fetch_file(
         FetchError: every URL failed; lists each URL and why.
     """
     dest = folder / rf.name
-    if dest.is_file() and dest.stat().st_size == rf.size:
+    if _present(dest, rf):
         return dest
     if is_offline():
         raise _offline_error(dataset, [rf], folder)
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / f".{rf.name}.lock")):
-        if dest.is_file() and dest.stat().st_size == rf.size:
+        if _present(dest, rf):
             return dest  # another process fetched it while we waited
         _fetch_locked(dataset, rf, dest, progress, retries, session or _session())
     return dest
@@ -310,7 +312,7 @@ def _all_failed(dataset: str, rf: RemoteFile, failures: _Failures) -> FetchError
         f"check it with `imagesets hash FILE`, and run `imagesets import {dataset} FILE`"
     )
     msg = (
-        f"could not fetch {rf.name} of {dataset} ({rf.size} bytes, sha256 {rf.sha256}) "
+        f"could not fetch {rf.describe()} of {dataset} "
         f"from any of {len(failures.rows)} URLs:\n{lines}\n{todo}"
     )
     if failures.rows and failures.all_verification:
@@ -319,7 +321,7 @@ def _all_failed(dataset: str, rf: RemoteFile, failures: _Failures) -> FetchError
 
 
 def _offline_error(dataset: str, missing: Sequence[RemoteFile], folder: Path) -> OfflineError:
-    rows = "\n".join(f"  - {f.name} ({f.size} bytes, sha256 {f.sha256})" for f in missing)
+    rows = "\n".join(f"  - {f.describe()}" for f in missing)
     return OfflineError(
         f"IMAGESETS_OFFLINE is set and {len(missing)} file(s) of {dataset} are not in the cache "
         f"({folder}):\n{rows}\nwhat to do: copy them from a connected machine and run "
@@ -344,4 +346,4 @@ def ensure_files(
 
 
 def _present(path: Path, rf: RemoteFile) -> bool:
-    return path.is_file() and path.stat().st_size == rf.size
+    return path.is_file() and rf.size_ok(path.stat().st_size)

@@ -16,14 +16,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from filelock import FileLock
 
 from .catalog import RemoteFile
 from .errors import FetchError, VerificationError
-from .fetch import CHUNK, _progress_bar
+from .fetch import CHUNK, _present, _progress_bar
 
-__all__ = ["ImportResult", "import_files"]
+__all__ = ["ImportResult", "file_digests", "import_files"]
 
 
 @dataclass
@@ -53,10 +54,6 @@ def _walk(paths: Sequence[Path]) -> Iterator[Path]:
             raise FetchError(f"import: {p} is neither a file nor a folder; check the path")
 
 
-def _present(path: Path, rf: RemoteFile) -> bool:
-    return path.is_file() and path.stat().st_size == rf.size
-
-
 def import_files(
     dataset: str,
     files: Sequence[RemoteFile],
@@ -75,7 +72,7 @@ def import_files(
         VerificationError: a file named like a catalog file has the wrong size or sha256
             (the others given are still imported).
     """
-    by_size: dict[int, list[RemoteFile]] = {}
+    by_size: dict[int | None, list[RemoteFile]] = {}
     for f in files:
         by_size.setdefault(f.size, []).append(f)
     names = {f.name: f for f in files}
@@ -83,16 +80,17 @@ def import_files(
     folder.mkdir(parents=True, exist_ok=True)
     for path in _walk(paths):
         size = path.stat().st_size
-        candidates = by_size.get(size, [])
+        unsized = [f for f in by_size.get(None, []) if f.name == path.name]
+        candidates = by_size.get(size, []) + unsized
         if candidates and all(_present(folder / c.name, c) for c in candidates):
             result.already.extend(c.name for c in candidates)
             continue
-        found = _import_one(path, candidates, folder, link, progress, result) if candidates else ""
+        found = _import_one(path, candidates, folder, link, progress, result) if candidates else {}
         if found and path.name in names:
             bad.append(_mismatch(path, names[path.name], size, found))
         if found or not candidates:
             if not candidates and path.name in names:
-                bad.append(_mismatch(path, names[path.name], size, ""))
+                bad.append(_mismatch(path, names[path.name], size, None))
             result.unmatched.append(path)
     if bad:
         raise VerificationError(
@@ -102,10 +100,10 @@ def import_files(
     return result
 
 
-def _mismatch(path: Path, rf: RemoteFile, size: int, sha: str) -> str:
-    if size != rf.size:
+def _mismatch(path: Path, rf: RemoteFile, size: int, found: dict[str, str] | None) -> str:
+    if not rf.size_ok(size) or not found:
         return f"{path}: size: expected {rf.size} bytes, found {size}"
-    return f"{path}: sha256: expected {rf.sha256}, found {sha}"
+    return f"{path}: {rf.algorithm}: expected {rf.digest}, found {found.get(rf.algorithm)}"
 
 
 def _import_one(
@@ -115,34 +113,37 @@ def _import_one(
     link: bool,
     progress: bool,
     result: ImportResult,
-) -> str:
+) -> dict[str, str]:
     """Read ``path`` once into a part file; rename it to the matching catalog name.
 
-    Returns "" when imported, else the sha256 found (no candidate has it).
+    Returns ``{}`` when imported, else the digests found (no candidate has them).
     """
+    algorithms = sorted({c.algorithm for c in candidates})
     with FileLock(str(folder / ".import.lock")):
         part = folder / f".import-{uuid.uuid4().hex[:12]}.part"
         try:
-            sha = _copy_hashing(path, part, link, progress, result)
-            match = next((c for c in candidates if c.sha256 == sha), None)
+            found = _copy_hashing(path, part, algorithms, link, progress, result)
+            match = next((c for c in candidates if found[c.algorithm] == c.digest), None)
             if match is None:
-                return sha
+                return found
             part.replace(folder / match.name)
             result.imported.append(match.name)
-            return ""
+            return {}
         finally:
             part.unlink(missing_ok=True)
 
 
-def _copy_hashing(src: Path, part: Path, link: bool, progress: bool, result: ImportResult) -> str:
-    """sha256 of ``src`` as it is copied (or linked, then read) to ``part``: one read."""
+def _copy_hashing(
+    src: Path, part: Path, algorithms: list[str], link: bool, progress: bool, result: ImportResult
+) -> dict[str, str]:
+    """Digests of ``src`` as it is copied (or linked, then read) to ``part``: one read."""
     if link and _try_link(src, part, result):
-        return _hash(part, None, progress)
+        return _hash(part, None, algorithms, progress)
     with part.open("wb") as out:
-        sha = _hash(src, out, progress)
+        found = _hash(src, out, algorithms, progress)
         out.flush()
         os.fsync(out.fileno())
-    return sha
+    return found
 
 
 def _try_link(src: Path, part: Path, result: ImportResult) -> bool:
@@ -156,15 +157,20 @@ def _try_link(src: Path, part: Path, result: ImportResult) -> bool:
     return True
 
 
-def _hash(src: Path, out: object, progress: bool) -> str:
-    digest = hashlib.sha256()
-    write = getattr(out, "write", None)
+def _hash(src: Path, out: BinaryIO | None, algorithms: list[str], progress: bool) -> dict[str, str]:
+    digests = {name: hashlib.new(name) for name in algorithms}
     size = src.stat().st_size
     bar = _progress_bar(RemoteFile(src.name, size, "0" * 64), 0, progress)
     with src.open("rb") as fh, bar:
         while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            if write is not None:
-                write(chunk)
+            for digest in digests.values():
+                digest.update(chunk)
+            if out is not None:
+                out.write(chunk)
             bar.update(len(chunk))
-    return digest.hexdigest()
+    return {name: d.hexdigest() for name, d in digests.items()}
+
+
+def file_digests(path: Path, algorithms: list[str], progress: bool = False) -> dict[str, str]:
+    """Hex digests of ``path`` for each hashlib algorithm named, in one read."""
+    return _hash(path, None, algorithms, progress)

@@ -180,7 +180,7 @@ def _present(folder: Path, edition: Edition, split: str) -> bool:
     if edition.local is not None:
         return all(p.exists() for p in _local_roles(edition, split).values())
     return all(
-        (folder / f.name).is_file() and (folder / f.name).stat().st_size == f.size
+        (folder / f.name).is_file() and f.size_ok((folder / f.name).stat().st_size)
         for f in edition.files_for(split).values()
     )
 
@@ -230,7 +230,7 @@ def _manual_error(spec: DatasetSpec, folder: Path) -> FetchError:
     from .errors import ManualDownloadError
 
     rows = "\n".join(
-        f"  - {f.name} ({f.size} bytes, sha256 {f.sha256}" + (f", md5 {f.md5})" if f.md5 else ")")
+        f"  - {f.describe()}" + (f", md5 {f.md5}" if f.md5 and f.sha256 else "")
         for f in spec.all_files()
     )
     return ManualDownloadError(

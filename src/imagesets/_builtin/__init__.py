@@ -11,7 +11,7 @@ from typing import Any
 
 from .cifar import CIFAR10, CIFAR100
 from .idx import FASHION_MNIST, MNIST
-from .images import CATS_VS_DOGS
+from .images import CATS_VS_DOGS, IMAGENET
 from .svhn import SVHN, SVHN_FULL
 
 __all__ = [
@@ -33,5 +33,6 @@ ENTRIES: list[dict[str, Any]] = [
     CIFAR100,
     SVHN,
     SVHN_FULL,
+    IMAGENET,
     CATS_VS_DOGS,
 ]

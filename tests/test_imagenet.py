@@ -1,0 +1,92 @@
+"""ImageNet end to end: the manual-download error, import from a folder, prepare both forms."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import imagesets
+from imagesets import _builtin, catalog
+from imagesets.cli import main
+from imagesets.errors import ManualDownloadError, VerificationError
+from imagesets.testing.imagenet import write_fake_ilsvrc
+
+
+@pytest.fixture
+def fake_imagenet(tmp_path: Path) -> Iterator[Any]:
+    fake = write_fake_ilsvrc(tmp_path / "given", per_class=3, n_val=8, seed=2)
+    entry = copy.deepcopy(_builtin.IMAGENET)
+    entry["name"], entry["aliases"] = "fake-imagenet", []
+    entry["splits"] = {
+        "train": {"count": len(fake.train_labels)},
+        "val": {"count": len(fake.val_labels)},
+    }
+    for f in entry["editions"][0]["files"]:
+        data = Path(
+            getattr(
+                fake,
+                {"ILSVRC2012_img_train.tar": "train", "ILSVRC2012_img_val.tar": "val"}.get(
+                    f["name"], "devkit"
+                ),
+            )
+        ).read_bytes()
+        if "sha256" in f:
+            f.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+            f.pop("md5")
+        else:
+            f["md5"] = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    spec = catalog.register(entry)
+    yield fake
+    catalog.unregister(spec.name)
+
+
+def test_download_says_where_and_how(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ManualDownloadError) as info:
+        imagesets.download("imagenet")
+    text = str(info.value)
+    for name in (
+        "ILSVRC2012_img_train.tar",
+        "ILSVRC2012_img_val.tar",
+        "ILSVRC2012_devkit_t12.tar.gz",
+        "147897477120",
+        "image-net.org",
+        "imagesets import imagenet DIR",
+    ):
+        assert name in text
+    assert main(["download", "imagenet"]) == 1
+
+
+def test_class_index_is_sorted_wnids() -> None:
+    spec = catalog.get("imagenet")
+    assert len(spec.classes) == 1000
+    assert spec.classes[0] == "tench" and spec.classes[999] == "toilet_tissue"
+
+
+def test_import_then_prepare_both_forms(
+    fake_imagenet: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = fake_imagenet.train.parent
+    assert main(["import", "fake-imagenet", str(folder), "-q", "--prepare"]) == 0
+    assert capsys.readouterr().out.count("imported") == 3
+    monkeypatch.setenv("IMAGESETS_OFFLINE", "1")
+    val = imagesets.load("fake-imagenet", "val", options={"size": 24}, progress=False)["val"]
+    assert val.images.shape == (8, 24, 24, 3)
+    assert np.array_equal(val.labels, fake_imagenet.val_labels)
+    train = imagesets.load("fake-imagenet", "train", progress=False)["train"]
+    assert train.packed and np.array_equal(train.labels, fake_imagenet.train_labels)
+    name = fake_imagenet.train_names[0]
+    assert train.images.raw(0) == fake_imagenet.files[name]
+
+
+def test_a_devkit_with_the_wrong_md5_is_refused(fake_imagenet: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ILSVRC2012_devkit_t12.tar.gz").write_bytes(b"not the devkit")
+    with pytest.raises(VerificationError, match="md5"):
+        imagesets.import_files("fake-imagenet", [bad], progress=False)
