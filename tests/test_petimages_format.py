@@ -270,7 +270,7 @@ def test_different_seeds_give_different_members(fake: FakePetImages) -> None:
     ("split", "options", "match"),
     [
         ("val", {"size": 8}, "split 'val' is not one of"),
-        ("train", {}, r"option 'size' must be an integer >= 1, found None"),
+        ("train", {}, r"option 'size' must be a positive integer, found None"),
         ("train", {"size": 8, "max_side": 64}, "use petimages-packed"),
         ("train", {"size": 8, "test_fraction": 1.0}, "strictly between 0 and 1, found 1.0"),
         ("train", {"size": 8, "test_fraction": "0.2"}, "test_fraction"),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, api, catalog, fetch
+from .dataset import Split
 from .errors import ImagesetsError
 
 __all__ = ["main"]
@@ -169,9 +170,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    from . import viz
-
+def _load_split(args: argparse.Namespace) -> Split:
+    """The split ``--split`` of ``NAME`` (prepared first if needed), with --sample/--option."""
     ds = api.load(
         args.name,
         [args.split],
@@ -180,7 +180,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         options=_options(args),
         progress=_progress(args),
     )
-    split = ds[args.split]
+    return ds[args.split]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from . import viz
+
+    split = _load_split(args)
     for key, arr in split.arrays.items():
         _out(f"{args.split}_{key} shape : {tuple(arr.shape)}")
     if not 0 <= args.index < len(split):
@@ -216,15 +222,7 @@ def _boxes_picture(image: Any, digits: Any, scale: int) -> Any:
 def cmd_grid(args: argparse.Namespace) -> int:
     from . import viz
 
-    ds = api.load(
-        args.name,
-        [args.split],
-        root=args.root,
-        sample=args.sample,
-        options=_options(args),
-        progress=_progress(args),
-    )
-    split = ds[args.split]
+    split = _load_split(args)
     labels, names = split.labels, list(split.classes)
     if args.by != "class":
         key = {"superclass": "coarse_labels"}.get(args.by, args.by)
@@ -240,15 +238,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    ds = api.load(
-        args.name,
-        [args.split],
-        root=args.root,
-        sample=args.sample,
-        options=_options(args),
-        progress=_progress(args),
-    )
-    split = ds[args.split]
+    split = _load_split(args)
     result = split.stats()
     if args.json:
         _out(json.dumps(result.as_dict(), indent=1))

@@ -67,6 +67,29 @@ class ReadRequest:
     count: int | None = None
     progress: Callable[[int], None] = field(default=lambda n: None, compare=False, repr=False)
 
+    def _option_error(self, key: str, expected: str) -> CatalogError:
+        return CatalogError(
+            f"dataset {self.dataset!r}, split {self.split!r}: option {key!r} must be "
+            f"{expected}, found {self.options.get(key)!r}; fix the entry or the --option"
+        )
+
+    def int_option(self, key: str, *, low: int = 1, required: bool = False) -> int | None:
+        """The integer option ``key`` (>= ``low``), or None when absent and not required."""
+        value = self.options.get(key)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            what = "a positive integer" if low == 1 else f"an integer >= {low}"
+            raise self._option_error(key, what + ("" if required else " or None"))
+        return value
+
+    def bool_option(self, key: str, default: bool = False) -> bool:
+        """The true/false option ``key`` (``default`` when absent)."""
+        value = self.options.get(key, default)
+        if not isinstance(value, bool):
+            raise self._option_error(key, "true or false")
+        return value
+
     def file(self, role: str) -> Path:
         """The path for ``role``; a clear error if the catalog entry does not give it."""
         try:

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import CatalogError, FormatError
+from ..errors import FormatError
 from ..imaging import UndecodableImageError, check, decode, default_workers, imap_bounded, reencode
 from ..packed import PackedWriter
 from . import ReadRequest, SplitWriter
@@ -195,25 +195,13 @@ class _Options:
     classes: tuple[str, ...] | None
 
 
-def _positive(request: ReadRequest, key: str, required: bool = False) -> int | None:
-    value = request.options.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CatalogError(
-            f"dataset {request.dataset!r}, split {request.split!r}: option {key!r} must be a "
-            f"positive integer{'' if required else ' or None'}, found {value!r}; fix the entry"
-        )
-    return value
-
-
 def _options(request: ReadRequest, *, fixed: bool) -> _Options:
     classes = request.options.get("classes")
     return _Options(
-        size=_positive(request, "size", required=fixed) if fixed else None,
-        max_side=None if fixed else _positive(request, "max_side"),
-        label_depth=_positive(request, "label_depth"),
-        workers=_positive(request, "workers") or default_workers(),
+        size=request.int_option("size", required=fixed) if fixed else None,
+        max_side=None if fixed else request.int_option("max_side"),
+        label_depth=request.int_option("label_depth"),
+        workers=request.int_option("workers") or default_workers(),
         classes=None if classes is None else tuple(str(c) for c in classes),
     )
 

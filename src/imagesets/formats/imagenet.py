@@ -349,23 +349,11 @@ class _Options:
     workers: int
 
 
-def _positive(request: ReadRequest, key: str, required: bool = False) -> int | None:
-    value = request.options.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CatalogError(
-            f"dataset {request.dataset!r}, split {request.split!r}: option {key!r} must be a "
-            f"positive integer{'' if required else ' or None'}, found {value!r}; fix the entry"
-        )
-    return value
-
-
 def _options(request: ReadRequest, *, fixed: bool) -> _Options:
     return _Options(
-        size=_positive(request, "size", required=True) if fixed else None,
-        max_side=None if fixed else _positive(request, "max_side"),
-        workers=_positive(request, "workers") or default_workers(),
+        size=request.int_option("size", required=True) if fixed else None,
+        max_side=None if fixed else request.int_option("max_side"),
+        workers=request.int_option("workers") or default_workers(),
     )
 
 

@@ -332,15 +332,6 @@ def _option_error(request: ReadRequest, key: str, expected: str) -> CatalogError
     )
 
 
-def _int_option(request: ReadRequest, key: str, low: int, required: bool = False) -> int | None:
-    value = request.options.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _option_error(request, key, f"an integer >= {low}" + ("" if required else " or None"))
-    return value
-
-
 def _fraction(request: ReadRequest) -> float:
     value = request.options.get("test_fraction", 0.2)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -359,11 +350,11 @@ def _options(request: ReadRequest, *, fixed: bool) -> _Options:
             request, "max_side", "absent for format petimages (use petimages-packed)"
         )
     return _Options(
-        size=_int_option(request, "size", 1, required=True) if fixed else None,
-        max_side=None if fixed else _int_option(request, "max_side", 1),
+        size=request.int_option("size", low=1, required=True) if fixed else None,
+        max_side=None if fixed else request.int_option("max_side", low=1),
         test_fraction=_fraction(request),
-        seed=_int_option(request, "seed", 0) or 0,
-        workers=_int_option(request, "workers", 1) or default_workers(),
+        seed=request.int_option("seed", low=0) or 0,
+        workers=request.int_option("workers", low=1) or default_workers(),
     )
 
 

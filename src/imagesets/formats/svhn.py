@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CatalogError, FormatError
+from ..errors import FormatError
 from . import ReadRequest, SplitWriter
 from .matlab import CLASS_DTYPES, MatFile
 
@@ -54,7 +54,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
     calls ``request.progress`` with images done.
     """
     path = request.file("mat")
-    raw_labels = _raw_labels_option(request)
+    raw_labels = request.bool_option("raw_labels")
     with MatFile(path) as mat:
         n = _image_count(mat)
         labels = _read_labels(mat, n)
@@ -62,16 +62,6 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
         _copy_images(mat, images, request.progress)
     out.array("labels", (n,), np.uint8)[:] = labels if raw_labels else labels % 10
     return {"raw_labels": raw_labels, "labels_are_class_indices": not raw_labels}
-
-
-def _raw_labels_option(request: ReadRequest) -> bool:
-    value = request.options.get("raw_labels", False)
-    if not isinstance(value, bool):
-        raise CatalogError(
-            f"dataset {request.dataset!r}, split {request.split!r}: option 'raw_labels' must be "
-            f"true or false, the entry gives {value!r}; fix the entry's options"
-        )
-    return value
 
 
 def _image_count(mat: MatFile) -> int:

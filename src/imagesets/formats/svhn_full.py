@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..archives import Member, MemberReader, iter_files
-from ..errors import CatalogError, FormatError, require
+from ..errors import FormatError, require
 from ..imaging import decode, default_workers, imap_bounded
 from . import ReadRequest, SplitWriter
 
@@ -349,7 +349,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
     with images done.
     """
     _h5py()  # fail before streaming gigabytes
-    path, raw_labels = request.file("archive"), _raw_labels_option(request)
+    path, raw_labels = request.file("archive"), request.bool_option("raw_labels")
     with out.blob("data") as blob:
         scan = _Scan(str(path), blob, request.progress)
         for member, reader in iter_files(path):
@@ -359,16 +359,6 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
         raise _fail(scan.label, "members", f"a {_STRUCT_NAME}", "none")
     _write_arrays(request, out, scan, *scan.digits, raw_labels)
     return {"image_format": "png", "raw_labels": raw_labels, "ignored_members": scan.ignored}
-
-
-def _raw_labels_option(request: ReadRequest) -> bool:
-    value = request.options.get("raw_labels", False)
-    if not isinstance(value, bool):
-        raise CatalogError(
-            f"dataset {request.dataset!r}, split {request.split!r}: option 'raw_labels' must be "
-            f"true or false, the entry gives {value!r}; fix the entry's options"
-        )
-    return value
 
 
 def _write_arrays(request: ReadRequest, out: SplitWriter, scan: _Scan, boxes: NDArray[Any],
