@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +57,7 @@ __all__ = [
     "probe",
     "reencode",
     "resize_center_crop",
+    "write_rows",
 ]
 
 RGB = NDArray[np.uint8]
@@ -387,3 +388,23 @@ def imap_bounded(
         finally:
             for future in pending:
                 future.cancel()
+
+
+def write_rows(
+    out: NDArray[Any],
+    rows: Iterable[NDArray[Any]],
+    progress: Callable[[int], None],
+    chunk: int = 256,
+) -> None:
+    """Write ``rows`` (one per index of ``out``, in order) into ``out`` through a buffer of
+    ``chunk`` rows, so a memory-mapped output gets large sequential writes; ``progress`` is
+    called with the rows done after each chunk."""
+    count = len(out)
+    buffer = np.empty((min(chunk, max(1, count)), *out.shape[1:]), out.dtype)
+    start = 0
+    for row, value in enumerate(rows):
+        buffer[row - start] = value
+        if row + 1 - start == len(buffer) or row + 1 == count:
+            out[start : row + 1] = buffer[: row + 1 - start]
+            progress(row + 1 - start)
+            start = row + 1

@@ -44,7 +44,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import FormatError
-from ..imaging import UndecodableImageError, check, decode, default_workers, imap_bounded, reencode
+from ..imaging import (
+    UndecodableImageError,
+    check,
+    decode,
+    default_workers,
+    imap_bounded,
+    reencode,
+    write_rows,
+)
 from ..packed import PackedWriter
 from . import ReadRequest, SplitWriter
 
@@ -250,8 +258,7 @@ def _decode_pass(
     images: NDArray[np.uint8], paths: Iterable[Path], workers: int, progress: Callable[[int], None]
 ) -> None:
     """Decode ``paths`` (one per row) into ``images``, written in chunks of ``_CHUNK`` rows."""
-    count, size = images.shape[:2]
-    buffer = np.empty((min(_CHUNK, max(1, count)), size, size, 3), np.uint8)
+    size = images.shape[1]
 
     def load(path: Path) -> NDArray[np.uint8]:
         try:
@@ -261,13 +268,7 @@ def _decode_pass(
                 f"{exc} (it passed the check pass: did it change meanwhile?)"
             ) from exc
 
-    start = 0
-    for row, img in enumerate(imap_bounded(load, paths, workers)):
-        buffer[row - start] = img
-        if row + 1 - start == len(buffer) or row + 1 == count:
-            images[start : row + 1] = buffer[: row + 1 - start]
-            progress(row + 1 - start)
-            start = row + 1
+    write_rows(images, imap_bounded(load, paths, workers), progress, _CHUNK)
 
 
 def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:

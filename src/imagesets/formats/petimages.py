@@ -53,7 +53,15 @@ from numpy.typing import NDArray
 
 from ..archives import Member, iter_files, safe_name
 from ..errors import CatalogError, FormatError
-from ..imaging import UndecodableImageError, check, decode, default_workers, imap_bounded, reencode
+from ..imaging import (
+    UndecodableImageError,
+    check,
+    decode,
+    default_workers,
+    imap_bounded,
+    reencode,
+    write_rows,
+)
 from ..packed import PackedWriter
 from . import ReadRequest, SplitWriter
 
@@ -407,8 +415,7 @@ def _decode_into(
     progress: Callable[[int], None],
 ) -> None:
     """Decode ``items`` (one per row) into ``images``, written in chunks of ``_CHUNK`` rows."""
-    count, size = images.shape[:2]
-    buffer = np.empty((min(_CHUNK, max(1, count)), size, size, 3), np.uint8)
+    size = images.shape[1]
 
     def load(item: tuple[str, bytes]) -> NDArray[np.uint8]:
         try:
@@ -416,13 +423,7 @@ def _decode_into(
         except UndecodableImageError as exc:
             raise _changed(exc) from exc
 
-    start = 0
-    for row, img in enumerate(imap_bounded(load, items, workers)):
-        buffer[row - start] = img
-        if row + 1 - start == len(buffer) or row + 1 == count:
-            images[start : row + 1] = buffer[: row + 1 - start]
-            progress(row + 1 - start)
-            start = row + 1
+    write_rows(images, imap_bounded(load, items, workers), progress, _CHUNK)
 
 
 def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
