@@ -517,3 +517,14 @@ def test_verify_reports_ok_missing_and_corrupt(fake_mnist: dict[str, Any], cache
     assert "size" in rows["t10k-images-idx3-ubyte.gz"].detail
     assert rows["t10k-labels-idx1-ubyte.gz"].status == "ok"
     assert flipped.read_bytes() == bytes(raw)  # verify changes nothing
+
+
+def test_offline_load_names_every_missing_split_at_once(
+    fake_mnist: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGESETS_OFFLINE", "1")
+    with pytest.raises(OfflineError) as info:
+        imagesets.load("fake-mnist", progress=False)
+    text = str(info.value)
+    for name in ("train-images", "train-labels", "t10k-images", "t10k-labels"):
+        assert name in text

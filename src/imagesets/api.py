@@ -116,12 +116,32 @@ def load(
     """
     spec = _spec(name, root)
     wanted = [splits] if isinstance(splits, str) else list(splits or _default_splits(spec))
+    _fetch_missing(spec, wanted, root, sample, progress, options)
     opened = {s: _open(spec, s, root, sample, progress, "r", options) for s in wanted}
     loaded = {s: _split(spec, s, st, normalize) for s, st in opened.items()}
     first = next(iter(opened.values()), None)
     edition = str(first.manifest.get("edition", "")) if first else ""
     path = first.path.parent if first else None
     return Dataset(_info(spec, edition=edition, sample=sample, path=path), loaded)
+
+
+def _fetch_missing(
+    spec: DatasetSpec,
+    wanted: Sequence[str],
+    root: PathLike | None,
+    sample: bool,
+    progress: bool,
+    options: Mapping[str, Any] | None,
+) -> None:
+    """Fetch the files of every split that still has to be prepared, together, so one error
+    (offline, or every URL failing) names all that is missing rather than one split's."""
+    if sample:
+        return
+    base = _root(root)
+    variant = _prep.Variant.of(sample, options)
+    todo = [s for s in wanted if _prep.locate(spec, spec.split(s).name, base, variant) is None]
+    if len(todo) > 1:
+        _prep.fetch_edition(spec, todo, cache_root(root), progress=progress)
 
 
 def _split(spec: DatasetSpec, name: str, st: store.StoredSplit, normalize: bool) -> Split:
