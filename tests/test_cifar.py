@@ -42,11 +42,8 @@ def _entry(variant: str, files: dict[str, bytes], base: str) -> dict[str, Any]:
     return entry
 
 
-@pytest.fixture(params=["cifar10", "cifar100"])
-def fake_cifar(
-    request: pytest.FixtureRequest, tmp_path: Path, server: LoopbackServer
-) -> Iterator[dict[str, Any]]:
-    variant = request.param
+def _serve_fake(variant: str, tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
+    """Both editions of a small fake ``variant`` behind the loopback server, registered."""
     stem = "cifar-10" if variant == "cifar10" else "cifar-100"
     data = make_fake_cifar(variant, N_TRAIN, N_TEST, seed=7)
     py = write_cifar_python(
@@ -68,6 +65,23 @@ def fake_cifar(
         "binary": f"/kriz/{binary.name}",
     }
     catalog.unregister(spec.name)
+
+
+@pytest.fixture(params=["cifar10", "cifar100"])
+def fake_cifar(
+    request: pytest.FixtureRequest, tmp_path: Path, server: LoopbackServer
+) -> Iterator[dict[str, Any]]:
+    yield from _serve_fake(request.param, tmp_path, server)
+
+
+@pytest.fixture
+def fake_cifar10(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
+    yield from _serve_fake("cifar10", tmp_path, server)
+
+
+@pytest.fixture
+def fake_cifar100(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
+    yield from _serve_fake("cifar100", tmp_path, server)
 
 
 def test_keras_contract(fake_cifar: dict[str, Any]) -> None:
@@ -111,9 +125,8 @@ def test_a_present_edition_is_used_without_network(
     assert ds.info.edition == "python" and len(server.requests) == before
 
 
-def test_cifar100_coarse_labels_and_hierarchy(fake_cifar: dict[str, Any]) -> None:
-    if fake_cifar["variant"] != "cifar100":
-        pytest.skip("CIFAR-100 only")
+def test_cifar100_coarse_labels_and_hierarchy(fake_cifar100: dict[str, Any]) -> None:
+    fake_cifar = fake_cifar100
     name, data = fake_cifar["spec"].name, fake_cifar["data"]
     (_, yc), _ = imagesets.load_data(name, label_mode="coarse", progress=False)
     assert yc.shape == (N_TRAIN, 1) and np.array_equal(yc[:, 0], data["train"].coarse_labels)
@@ -156,10 +169,9 @@ def test_show_and_grid_in_colour(
 
 
 def test_superclass_grid_refused_without_coarse_labels(
-    fake_cifar: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_cifar10: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if fake_cifar["variant"] != "cifar10":
-        pytest.skip("CIFAR-10 only")
+    fake_cifar = fake_cifar10
     name = fake_cifar["spec"].name
     assert main(["grid", name, "--by", "superclass", "--out", str(tmp_path / "g.png")]) == 1
     assert "no superclass labels" in capsys.readouterr().err
