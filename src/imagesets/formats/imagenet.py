@@ -4,7 +4,8 @@
 TFDS, timm and keras number them: index 0 is ``n01440764`` (tench), 999 ``n15075141`` (toilet
 tissue). Names are keras's ``imagenet_class_index.json``, shipped in ``imagesets/data`` (words
 joined by ``_``; two names repeat: ``crane`` 134/517 and ``maillot`` 638/639, so the wnid is the
-identity). See :func:`imagenet_classes`.
+identity). See :func:`imagenet_classes`; the index and the devkit parsing live in
+:mod:`imagesets.formats._imagenet_devkit`.
 
 **Files** (``request.files``):
 
@@ -46,13 +47,9 @@ from __future__ import annotations
 
 import array
 import functools
-import itertools
-import json
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -64,77 +61,15 @@ from ..errors import CatalogError, FormatError
 from ..imaging import UndecodableImageError, check, decode, default_workers, imap_bounded, reencode
 from ..packed import PackedWriter
 from . import ReadRequest, SplitWriter
-from .matlab import MatStruct, MatValue, read_variable
+from ._imagenet_devkit import N_CLASSES, _val_labels, _wnid_index, imagenet_classes
+from ._imagenet_devkit import _ground_truth as _ground_truth  # kept importable from here
+from ._imagenet_devkit import _parse_index as _parse_index  # kept importable from here
 
 __all__ = ["N_CLASSES", "imagenet_classes", "read_split", "read_split_packed"]
 
-N_CLASSES = 1000
-_INDEX_FILE = "imagenet_class_index.json"
-_WNID = re.compile(r"n\d{8}")
 _CLASS_TAR = re.compile(r"(n\d{8})\.tar")
-_DIGITS = re.compile(r"[0-9]{1,9}")
 _VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.JPEG")
-_DEVKIT_DATA = "ILSVRC2012_devkit_t12/data/"
-_META = _DEVKIT_DATA + "meta.mat"
-_GROUND_TRUTH = _DEVKIT_DATA + "ILSVRC2012_validation_ground_truth.txt"
 _PROGRESS_EVERY = 256  # rows between progress calls
-
-# --- class index -------------------------------------------------------------------------------
-
-
-def _index_error(source: str, expected: str, found: object) -> FormatError:
-    return FormatError(
-        f"{source}: expected {expected}, found {found}; reinstall imagesets (the class index "
-        "ships with it)"
-    )
-
-
-def _parse_index(raw: object, source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(wnids, names) from keras's ``{"0": [wnid, name], ...}``, checked complete and sorted."""
-    keys = [str(i) for i in range(N_CLASSES)]
-    if not isinstance(raw, dict) or sorted(raw) != sorted(keys):
-        found = f"{len(raw)} keys" if isinstance(raw, dict) else type(raw).__name__
-        raise _index_error(source, f'an object with keys "0".."{N_CLASSES - 1}"', found)
-    pairs = [raw[k] for k in keys]
-    bad = next((p for p in pairs if not _is_entry(p)), None)
-    if bad is not None:
-        raise _index_error(source, "[wnid, name] pairs with wnids like n01440764", repr(bad))
-    wnids = tuple(p[0] for p in pairs)
-    if any(a >= b for a, b in itertools.pairwise(wnids)):
-        raise _index_error(source, "wnids in strictly increasing order", "an unsorted list")
-    return wnids, tuple(p[1] for p in pairs)
-
-
-def _is_entry(pair: object) -> bool:
-    return (
-        isinstance(pair, list)
-        and len(pair) == 2
-        and all(isinstance(x, str) for x in pair)
-        and _WNID.fullmatch(pair[0]) is not None
-    )
-
-
-@functools.cache
-def _class_index() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    text = (resources.files("imagesets") / "data" / _INDEX_FILE).read_text("utf-8")
-    return _parse_index(json.loads(text), f"imagesets/data/{_INDEX_FILE}")
-
-
-def imagenet_classes() -> tuple[list[str], list[str]]:
-    """``(wnids, names)``: the 1,000 ILSVRC-2012 classes in class-index order (sorted wnids).
-
-    >>> wnids, names = imagenet_classes()
-    >>> wnids[0], names[0], wnids[999], names[999]
-    ('n01440764', 'tench', 'n15075141', 'toilet_tissue')
-    """
-    wnids, names = _class_index()
-    return list(wnids), list(names)
-
-
-@functools.cache
-def _wnid_index() -> dict[str, int]:
-    return {wnid: i for i, wnid in enumerate(_class_index()[0])}
-
 
 # --- train: a tar of class tars ----------------------------------------------------------------
 
@@ -192,100 +127,6 @@ def _train_source(request: ReadRequest) -> Iterator[_Item]:
 
 
 # --- val: flat images, labels from the devkit --------------------------------------------------
-
-
-def _devkit_members(devkit: Path) -> dict[str, bytes]:
-    wanted = (_META, _GROUND_TRUTH)
-    found = {m.name: r.read() for m, r in iter_files(devkit, select=lambda m: m.name in wanted)}
-    missing = [name for name in wanted if name not in found]
-    if missing:
-        raise FormatError(
-            f"{devkit}: no member {missing[0]!r}; expected the ILSVRC2012_devkit_t12.tar.gz "
-            "development kit: download it again"
-        )
-    return found
-
-
-def _read_synsets(data: bytes, source: str) -> MatStruct:
-    """The ``synsets`` struct of meta.mat (the MAT reader reads files: a temporary copy)."""
-    with tempfile.TemporaryDirectory(prefix="imagesets-devkit-") as tmp:
-        path = Path(tmp) / "meta.mat"
-        path.write_bytes(data)
-        try:
-            value = read_variable(path, "synsets")
-        except FormatError as exc:
-            raise FormatError(f"{source}: {exc}") from exc
-    if not isinstance(value, MatStruct):
-        raise FormatError(f"{source}: expected 'synsets' to be a struct array, found another type")
-    return value
-
-
-def _number(value: MatValue, source: str, field: str) -> int:
-    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
-        number = value.reshape(-1)[0]
-        if number == int(number):
-            return int(number)
-    raise FormatError(f"{source}: synsets field {field} should hold one integer, found {value!r}")
-
-
-def _leaves(synsets: MatStruct, source: str) -> dict[int, str]:
-    """ILSVRC2012_ID -> wnid of the leaf synsets (``num_children == 0``)."""
-    try:
-        ids, wnids, kids = (synsets.column(f) for f in ("ILSVRC2012_ID", "WNID", "num_children"))
-    except KeyError as exc:
-        raise FormatError(f"{source}: {exc.args[0]}; is this the ILSVRC-2012 meta.mat?") from None
-    leaves = [
-        (_number(i, source, "ILSVRC2012_ID"), str(w))
-        for i, w, k in zip(ids, wnids, kids, strict=True)
-        if _number(k, source, "num_children") == 0
-    ]
-    table = dict(leaves)
-    if len(leaves) != N_CLASSES or sorted(table) != list(range(1, N_CLASSES + 1)):
-        span = f"{min(table)}..{max(table)}" if table else "none"
-        raise FormatError(
-            f"{source}: expected {N_CLASSES} leaf synsets (num_children == 0) with ILSVRC2012_IDs "
-            f"1..{N_CLASSES}, found {len(leaves)} with IDs {span}; download the devkit again"
-        )
-    return table
-
-
-def _id_to_class(synsets: MatStruct, source: str) -> NDArray[np.int64]:
-    """int64 ``(1001,)``: class index of each ILSVRC2012_ID 1..1000 (entry 0 is -1)."""
-    leaves = _leaves(synsets, source)
-    unknown = sorted(set(leaves.values()) - set(_wnid_index()))
-    if unknown or len(set(leaves.values())) != N_CLASSES:
-        found = f"unknown wnids {unknown[:3]}" if unknown else "a wnid on two leaves"
-        raise FormatError(
-            f"{source}: expected the leaf synsets to be the {N_CLASSES} ILSVRC-2012 classes, "
-            f"found {found}; download the devkit again"
-        )
-    table = np.full(N_CLASSES + 1, -1, np.int64)
-    for ilsvrc_id, wnid in leaves.items():
-        table[ilsvrc_id] = _wnid_index()[wnid]
-    return table
-
-
-def _ground_truth(data: bytes, source: str) -> NDArray[np.int64]:
-    """int64 ``(n,)``: the ILSVRC2012_ID (1..1000) of validation image 1..n."""
-    lines = data.decode("latin-1").splitlines()
-    for number, line in enumerate(lines, 1):
-        value = line.strip()
-        if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= N_CLASSES:
-            raise FormatError(
-                f"{source}: line {number} is {line[:40]!r}; expected an ILSVRC2012_ID 1.."
-                f"{N_CLASSES} (a leaf synset of meta.mat); download the devkit again"
-            )
-    if not lines:
-        raise FormatError(f"{source}: expected one ILSVRC2012_ID per line, found no lines")
-    return np.array([int(line) for line in lines], np.int64)
-
-
-def _val_labels(devkit: Path) -> NDArray[np.int64]:
-    """int64 ``(n,)``: the class index of validation image 1..n, from the devkit."""
-    members = _devkit_members(devkit)
-    ids = _ground_truth(members[_GROUND_TRUTH], f"{devkit}!{_GROUND_TRUTH}")  # cheap: first
-    table = _id_to_class(_read_synsets(members[_META], f"{devkit}!{_META}"), f"{devkit}!{_META}")
-    return table[ids]
 
 
 def _val_number(archive: Path, name: str, count: int) -> int:

@@ -21,7 +21,8 @@ Arrays, row ``i`` for the file ``f"{i + 1}.png"``:
   1..10 unchanged with the option ``raw_labels: true``;
 * ``box_offsets`` int64 ``(N + 1,)``: image ``i``'s digits are ``boxes[o[i]:o[i + 1]]``.
 
-:class:`SvhnFullSplit` reads a prepared split back (images decoded with Pillow).
+:class:`SvhnFullSplit` reads a prepared split back (images decoded with Pillow); it and
+:data:`BOX_DTYPE` live in :mod:`imagesets.formats.svhn_full_split` and are re-exported here.
 
 >>> import tempfile, pathlib
 >>> from imagesets.formats import ReadRequest
@@ -44,7 +45,7 @@ import re
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -54,16 +55,11 @@ from numpy.typing import NDArray
 
 from ..archives import Member, MemberReader, iter_files
 from ..errors import FormatError, require
-from ..imaging import decode, default_workers, imap_bounded
 from . import ReadRequest, SplitWriter
+from .svhn_full_split import BOX_DTYPE, SvhnFullSplit
 
 __all__ = ["BOX_DTYPE", "SvhnFullSplit", "read_digit_struct", "read_split"]
 
-#: One digit: image index (0-based), label, and box in pixels (``left``/``top`` may be < 0).
-BOX_DTYPE = np.dtype(
-    [("image", "<i4"), ("label", "u1"), ("left", "<f4"), ("top", "<f4"),
-     ("width", "<f4"), ("height", "<f4")]
-)  # fmt: skip
 _BOX_FIELDS = ("left", "top", "width", "height", "label")  # columns of the parsed (k, 5) rows
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_NAME = re.compile(r"([1-9][0-9]*)\.png")
@@ -378,105 +374,3 @@ def _write_arrays(request: ReadRequest, out: SplitWriter, scan: _Scan, boxes: ND
         boxes["label"] %= 10
     out.array("boxes", boxes.shape, BOX_DTYPE)[:] = boxes
     out.array("box_offsets", (n + 1,), np.int64)[:] = box_offsets
-
-
-# --- reading a prepared split --------------------------------------------------------------------
-
-
-def _as_bytes(data: str | Path | bytes | NDArray[np.uint8]) -> NDArray[np.uint8]:
-    if isinstance(data, (str, Path)):
-        empty = Path(data).stat().st_size == 0  # mmap refuses empty files
-        return np.zeros(0, np.uint8) if empty else np.memmap(data, dtype=np.uint8, mode="r")
-    if isinstance(data, bytes):
-        return np.frombuffer(data, dtype=np.uint8)
-    return np.asarray(data, dtype=np.uint8).reshape(-1)
-
-
-def _box_view(boxes: NDArray[Any]) -> NDArray[Any]:
-    """``boxes`` as :data:`BOX_DTYPE`; a store may hand back its records as a plain void dtype."""
-    plain_void = boxes.dtype.kind == "V" and boxes.dtype.names is None
-    if boxes.dtype != BOX_DTYPE and not (plain_void and boxes.dtype.itemsize == BOX_DTYPE.itemsize):
-        raise FormatError(
-            f"SVHN full split: boxes: expected dtype {BOX_DTYPE.descr}, found {boxes.dtype}; "
-            "re-prepare the dataset"
-        )
-    return boxes.view(BOX_DTYPE)
-
-
-class SvhnFullSplit:
-    """Random access to a prepared SVHN full-numbers split; a batching ``SampleSource``.
-
-    Args:
-        arrays: ``spans``, ``shapes``, ``boxes`` and ``box_offsets`` as :func:`read_split`
-            wrote them (memory-mapped or not; ``boxes`` may come back as a plain void dtype).
-        data: the blob ``data`` (a path, memory-mapped) or its bytes.
-        size: default ``size`` of :meth:`take`.
-    """
-
-    def __init__(
-        self,
-        arrays: Mapping[str, NDArray[Any]],
-        data: str | Path | bytes | NDArray[np.uint8],
-        *,
-        size: int | None = None,
-        workers: int | None = None,
-    ) -> None:
-        self.spans = np.asarray(arrays["spans"])
-        self.shapes = np.asarray(arrays["shapes"])
-        self.boxes = _box_view(np.asarray(arrays["boxes"]))
-        self.box_offsets = np.asarray(arrays["box_offsets"])
-        self.size, self._data = size, _as_bytes(data)
-        self._workers = workers if workers is not None else default_workers()
-        self._check()
-
-    def _check(self) -> None:
-        n = len(self.spans)
-        ok = self.spans.shape == self.shapes.shape == (n, 2) and self.box_offsets.shape == (n + 1,)
-        if ok and n:
-            ok = self.box_offsets[-1] == len(self.boxes) and self.spans.max() <= len(self._data)
-        if not ok:
-            raise FormatError(
-                f"SVHN full split: arrays spans {self.spans.shape}, shapes {self.shapes.shape}, "
-                f"box_offsets {self.box_offsets.shape}, boxes {self.boxes.shape} and "
-                f"{len(self._data)} data bytes do not agree; re-prepare the dataset"
-            )
-
-    def __len__(self) -> int:
-        return len(self.spans)
-
-    def _index(self, i: int) -> int:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"SVHN full image index {i} out of range for {len(self)} images")
-        return int(i) % len(self)
-
-    def raw(self, i: int) -> bytes:
-        """The PNG bytes of image ``i`` (the file ``f"{i + 1}.png"``) exactly as in the archive."""
-        start, end = self.spans[self._index(i)]
-        return self._data[start:end].tobytes()
-
-    def image(self, i: int, *, size: int | None = None) -> NDArray[np.uint8]:
-        """Image ``i`` decoded: uint8 ``(H, W, 3)`` RGB 0..255, or ``(size, size, 3)``."""
-        return decode(self.raw(i), size=size, source=f"SVHN full image {self._index(i) + 1}.png")
-
-    __getitem__ = image
-
-    def digits(self, i: int) -> NDArray[Any]:
-        """The digits of image ``i``: :data:`BOX_DTYPE` ``(k,)``, left to right as annotated."""
-        i = self._index(i)
-        return self.boxes[self.box_offsets[i] : self.box_offsets[i + 1]]
-
-    def take(self, indices: Sequence[int] | NDArray[np.integer[Any]], *,
-             size: int | None = None) -> NDArray[np.uint8]:  # fmt: skip
-        """Decode images ``indices`` on worker threads: uint8 ``(n, size, size, 3)``.
-
-        ``size`` (or the instance's) is required: SVHN full images differ in size.
-        """
-        size = size if size is not None else self.size
-        if size is None:
-            raise ValueError("take: SVHN full images differ in size; pass size=...")
-        idx = [int(i) for i in np.asarray(indices).reshape(-1)]
-        batch = np.empty((len(idx), size, size, 3), np.uint8)
-        one = lambda i: self.image(i, size=size)  # noqa: E731
-        for row, img in enumerate(imap_bounded(one, idx, min(self._workers, max(1, len(idx))))):
-            batch[row] = img
-        return batch
