@@ -293,7 +293,11 @@ def verify(name: str, *, root: PathLike | None = None, progress: bool = True) ->
             rows.append(CachedFile(f.name, path, "missing"))
             continue
         size = path.stat().st_size
-        found = _digest(path, f.algorithm, progress) if f.size_ok(size) else ""
+        found = (
+            fetch.hash_file(path, [f.algorithm], progress=progress)[f.algorithm]
+            if f.size_ok(size)
+            else ""
+        )
         if found == f.digest:
             rows.append(CachedFile(f.name, path, "ok"))
         else:
@@ -304,14 +308,6 @@ def verify(name: str, *, root: PathLike | None = None, progress: bool = True) ->
             )
             rows.append(CachedFile(f.name, path, "corrupt", why))
     return rows
-
-
-def _digest(path: Path, algorithm: str, progress: bool) -> str:
-    if algorithm == "sha256":
-        return fetch.sha256_file(path, progress=progress)
-    from .importing import file_digests
-
-    return file_digests(path, [algorithm], progress)[algorithm]
 
 
 def clean(

@@ -278,24 +278,13 @@ def cmd_prepare_folder(args: argparse.Namespace) -> int:
 def cmd_hash(args: argparse.Namespace) -> int:
     for p in args.files:
         path = Path(p)
-        sha = fetch.sha256_file(path, progress=_progress(args))
-        md5 = _md5(path)
+        found = fetch.hash_file(path, ["sha256", "md5"], progress=_progress(args))
         size = path.stat().st_size
         _out(
             f"[[files]]\nname = {json.dumps(path.name)}\nsize = {size}\n"
-            f'sha256 = "{sha}"\nmd5 = "{md5}"\nurls = []\n'
+            f'sha256 = "{found["sha256"]}"\nmd5 = "{found["md5"]}"\nurls = []\n'
         )
     return 0
-
-
-def _md5(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- parser

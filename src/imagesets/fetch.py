@@ -30,7 +30,7 @@ from .catalog import RemoteFile
 from .config import is_offline, user_mirrors
 from .errors import FetchError, OfflineError, VerificationError
 
-__all__ = ["candidate_urls", "ensure_files", "fetch_file", "sha256_file"]
+__all__ = ["candidate_urls", "ensure_files", "fetch_file", "hash_file"]
 
 log = logging.getLogger("imagesets")
 
@@ -76,16 +76,26 @@ def _progress_bar(rf: RemoteFile, initial: int, show: bool) -> Any:
     )
 
 
-def sha256_file(path: Path, *, progress: bool = False, desc: str | None = None) -> str:
-    """Hex sha256 of a whole file, read in 1 MiB chunks (a progress bar when asked)."""
+def hash_file(
+    path: Path,
+    algorithms: Sequence[str] = ("sha256",),
+    *,
+    progress: bool = False,
+    out: IO[bytes] | None = None,
+) -> dict[str, str]:
+    """Hex digests of a whole file for each hashlib algorithm named, in one read of 1 MiB
+    chunks (a progress bar when asked); each chunk is also written to ``out`` if given."""
+    digests = {name: hashlib.new(name) for name in algorithms}
     size = path.stat().st_size
-    digest = hashlib.sha256()
-    bar = _progress_bar(RemoteFile(desc or path.name, size, "0" * 64), 0, progress)
+    bar = _progress_bar(RemoteFile(path.name, size, "0" * 64), 0, progress)
     with path.open("rb") as fh, bar:
         while chunk := fh.read(CHUNK):
-            digest.update(chunk)
+            for digest in digests.values():
+                digest.update(chunk)
+            if out is not None:
+                out.write(chunk)
             bar.update(len(chunk))
-    return digest.hexdigest()
+    return {name: d.hexdigest() for name, d in digests.items()}
 
 
 # --------------------------------------------------------------------------- one URL

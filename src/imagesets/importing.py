@@ -10,21 +10,19 @@ ImageNet therefore happens once, and nothing unverified ever becomes visible.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from filelock import FileLock
 
 from .catalog import RemoteFile
 from .errors import FetchError, VerificationError
-from .fetch import CHUNK, _present, _progress_bar
+from .fetch import _present, hash_file
 
-__all__ = ["ImportResult", "file_digests", "import_files"]
+__all__ = ["ImportResult", "import_files"]
 
 
 @dataclass
@@ -138,9 +136,9 @@ def _copy_hashing(
 ) -> dict[str, str]:
     """Digests of ``src`` as it is copied (or linked, then read) to ``part``: one read."""
     if link and _try_link(src, part, result):
-        return _hash(part, None, algorithms, progress)
+        return hash_file(part, algorithms, progress=progress)
     with part.open("wb") as out:
-        found = _hash(src, out, algorithms, progress)
+        found = hash_file(src, algorithms, progress=progress, out=out)
         out.flush()
         os.fsync(out.fileno())
     return found
@@ -155,22 +153,3 @@ def _try_link(src: Path, part: Path, result: ImportResult) -> bool:
         result.notes.append(f"{src}: copied, not linked ({exc.strerror})")
         return False
     return True
-
-
-def _hash(src: Path, out: BinaryIO | None, algorithms: list[str], progress: bool) -> dict[str, str]:
-    digests = {name: hashlib.new(name) for name in algorithms}
-    size = src.stat().st_size
-    bar = _progress_bar(RemoteFile(src.name, size, "0" * 64), 0, progress)
-    with src.open("rb") as fh, bar:
-        while chunk := fh.read(CHUNK):
-            for digest in digests.values():
-                digest.update(chunk)
-            if out is not None:
-                out.write(chunk)
-            bar.update(len(chunk))
-    return {name: d.hexdigest() for name, d in digests.items()}
-
-
-def file_digests(path: Path, algorithms: list[str], progress: bool = False) -> dict[str, str]:
-    """Hex digests of ``path`` for each hashlib algorithm named, in one read."""
-    return _hash(path, None, algorithms, progress)
