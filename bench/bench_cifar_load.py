@@ -33,7 +33,7 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
 
 def fake_cifar10(tmp: Path) -> str:
     """Write a full-size fake binary CIFAR-10 archive and register it; returns its name."""
-    from imagesets import _builtin, catalog
+    from imagesets import catalog
     from imagesets.testing.cifar import make_fake_cifar, write_cifar_binary
 
     data = make_fake_cifar("cifar10", 50000, 10000, seed=0)
@@ -41,7 +41,7 @@ def fake_cifar10(tmp: Path) -> str:
         tmp / "cifar-10-binary.tar.gz", "cifar10", data["train"], data["test"], compresslevel=1
     )
     blob = path.read_bytes()
-    entry = copy.deepcopy(_builtin.CIFAR10)
+    entry = copy.deepcopy(catalog.builtin_entry("cifar10"))
     entry["name"], entry["aliases"] = "bench-cifar10", []
     entry["editions"] = entry["editions"][:1]
     f = entry["editions"][0]["files"][0]

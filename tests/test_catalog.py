@@ -13,7 +13,6 @@ import pytest
 
 import imagesets
 from imagesets import catalog
-from imagesets._builtin import FASHION_MNIST, MNIST
 from imagesets.catalog import DatasetSpec, Edition
 from imagesets.cli import main
 from imagesets.errors import CatalogError, UnknownDatasetError
@@ -21,6 +20,9 @@ from imagesets.formats.idx import read_header
 from imagesets.pipeline import bundled_dir
 from imagesets.testing.idx import write_fake_mnist
 from imagesets.testing.server import LoopbackServer
+
+MNIST = catalog.builtin_entry("mnist")
+FASHION_MNIST = catalog.builtin_entry("fashion-mnist")
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -115,7 +117,7 @@ def test_builtin_names_order_and_types() -> None:
     assert catalog.names()[:2] == ["mnist", "fashion-mnist"]
     for name in ("mnist", "fashion-mnist"):
         spec = catalog.get(name)
-        assert isinstance(spec, DatasetSpec) and spec.source == "builtin"
+        assert isinstance(spec, DatasetSpec) and spec.source == f"builtin {name}.toml"
         assert spec.split_names == ("train", "test")
         assert [(s.count, s.optional) for s in spec.splits] == [(60000, False), (10000, False)]
         assert spec.image_shape == (28, 28) and spec.keras_labels == "flat"
@@ -259,7 +261,7 @@ def test_register_a_spec_object() -> None:
 def test_register_refuses_a_builtin_name(entry: dict[str, Any]) -> None:
     with pytest.raises(CatalogError, match="is a built-in dataset; choose another"):
         catalog.register(entry)
-    assert catalog.get("mnist").source == "builtin"
+    assert catalog.get("mnist").source == "builtin mnist.toml"
     with pytest.raises(UnknownDatasetError):
         catalog.get("my-fashion")
 
@@ -430,13 +432,20 @@ def test_malformed_toml_entry(cache: Path, fake_files: dict[str, Any], case: str
         assert fragment in message, f"{fragment!r} not in {message!r}"
 
 
-def test_one_malformed_file_is_reported_even_when_asking_for_another(
-    cache: Path, fake_files: dict[str, Any]
+def test_one_malformed_file_never_hides_the_others(
+    cache: Path, fake_files: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _write_entry(cache, shorthand_toml("good", fake_files, UNUSED_URL), "a-good")
     broken = _write_entry(cache, "name = [", "b-broken")
+    assert catalog.get("good", cache).name == "good"
+    assert "good" in catalog.names(cache)
+    (problem,) = catalog.problems(cache)
+    assert str(broken) in problem and "not valid TOML" in problem
     with pytest.raises(CatalogError, match=str(broken)):
-        catalog.get("good", cache)
+        catalog.get("missing", cache)  # an unknown name names the files that were skipped
+    assert main(["list", "--root", str(cache)]) == 0
+    out, err = capsys.readouterr()
+    assert "good" in out and "mnist" in out and str(broken) in err
 
 
 def test_unknown_format_names_the_entry_before_downloading(

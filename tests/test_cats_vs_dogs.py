@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import imagesets
-from imagesets import _builtin, catalog
+from imagesets import catalog
 from imagesets.testing.petimages import write_fake_petimages
 from imagesets.testing.server import LoopbackServer
 
@@ -25,7 +25,7 @@ def fake_pets(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]
     fake = write_fake_petimages(path, per_class=PER_CLASS, seed=4)
     data = path.read_bytes()
     server.add(f"/ms/{path.name}", data)
-    entry = copy.deepcopy(_builtin.CATS_VS_DOGS)
+    entry = copy.deepcopy(catalog.builtin_entry("cats-vs-dogs"))
     entry["name"], entry["aliases"] = "fake-pets", []
     entry["splits"] = {"train": {"count": 32}, "test": {"count": 8}}
     f = entry["editions"][0]["files"][0]

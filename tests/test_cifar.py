@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import imagesets
-from imagesets import _builtin, catalog
+from imagesets import catalog
 from imagesets.cli import main
 from imagesets.testing.cifar import (
     CIFAR100_FINE_TO_COARSE,
@@ -28,7 +28,11 @@ N_TRAIN, N_TEST = 50, 20
 
 def _entry(variant: str, files: dict[str, bytes], base: str) -> dict[str, Any]:
     """The built-in entry with the fake archives' sizes, hashes and URLs, and small counts."""
-    entry = copy.deepcopy(_builtin.CIFAR10 if variant == "cifar10" else _builtin.CIFAR100)
+    entry = copy.deepcopy(
+        catalog.builtin_entry("cifar10")
+        if variant == "cifar10"
+        else catalog.builtin_entry("cifar100")
+    )
     entry["name"], entry["aliases"] = f"fake-{variant}", []
     entry["splits"] = {"train": {"count": N_TRAIN}, "test": {"count": N_TEST}}
     for edition in entry["editions"]:

@@ -77,7 +77,7 @@ def test_download_prepare_path_verify_clean(
     code, out, _ = run(capsys, "path", "fake-mnist")
     assert str(cache / "downloads" / "fake-mnist") in out
     code, out, _ = run(capsys, "verify", "fake-mnist", "-q")
-    assert code == 0 and out.count("ok") == 4
+    assert code == 0 and out.count("ok") == 6  # 4 originals, 2 prepared splits
     target = cache / "downloads" / "fake-mnist" / "t10k-labels-idx1-ubyte.gz"
     target.write_bytes(b"\0" * target.stat().st_size)
     code, out, err = run(capsys, "verify", "fake-mnist", "-q")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import imagesets
-from imagesets import _builtin, catalog
+from imagesets import catalog
 from imagesets.cli import main
 from imagesets.errors import ManualDownloadError, VerificationError
 from imagesets.testing.imagenet import write_fake_ilsvrc
@@ -21,7 +21,7 @@ from imagesets.testing.imagenet import write_fake_ilsvrc
 @pytest.fixture
 def fake_imagenet(tmp_path: Path) -> Iterator[Any]:
     fake = write_fake_ilsvrc(tmp_path / "given", per_class=3, n_val=8, seed=2)
-    entry = copy.deepcopy(_builtin.IMAGENET)
+    entry = copy.deepcopy(catalog.builtin_entry("imagenet"))
     entry["name"], entry["aliases"] = "fake-imagenet", []
     entry["splits"] = {
         "train": {"count": len(fake.train_labels)},

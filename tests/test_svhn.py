@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import imagesets
-from imagesets import _builtin, catalog
+from imagesets import catalog
 from imagesets.cli import main
 from imagesets.testing.matlab import fake_svhn_images, write_fake_svhn
 from imagesets.testing.server import LoopbackServer
@@ -23,7 +23,7 @@ SEEDS = {"train": 1, "test": 2, "extra": 3}
 
 @pytest.fixture
 def fake_svhn(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
-    entry = copy.deepcopy(_builtin.SVHN)
+    entry = copy.deepcopy(catalog.builtin_entry("svhn"))
     entry["name"], entry["aliases"] = "fake-svhn", []
     raw: dict[str, np.ndarray] = {}
     files = entry["editions"][0]["files"]
@@ -87,7 +87,7 @@ def test_builtin_entry() -> None:
 def fake_full(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
     from imagesets.testing.svhn_full import write_fake_svhn_full
 
-    entry = copy.deepcopy(_builtin.SVHN_FULL)
+    entry = copy.deepcopy(catalog.builtin_entry("svhn-full"))
     entry["name"], entry["aliases"] = "fake-svhn-full", []
     expected = {}
     for split, n in (("train", 9), ("test", 5), ("extra", 4)):

@@ -1,51 +1,58 @@
-"""The public functions: ``load``, ``load_data`` (keras's contract) and the cache verbs."""
+"""The public functions: ``load``, ``load_data`` (keras's contract) and the cache verbs.
+
+Each function checks its arguments, makes one :class:`~imagesets.cache.Cache`, hands the work
+to the orchestrator (:mod:`imagesets.pipeline`) and shapes the result; nothing here fetches,
+locks or builds a path. The orchestrator (and numpy with it) is imported by the verbs that
+need it, so ``list``, ``info`` and ``path`` stay light.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+from . import catalog
+from .cache import Cache, CachedFile
+from .catalog import DatasetSpec, RemoteFile
+from .dataset_info import DatasetInfo
+from .errors import CatalogError
 
-from . import catalog, fetch, importing, store
-from . import pipeline as _prep
-from .catalog import DatasetSpec
-from .config import cache_root
-from .dataset import Dataset, DatasetInfo, Split
-from .errors import CatalogError, FetchError
-from .importing import ImportResult
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .dataset import Dataset, Split
+    from .importing import ImportResult
+    from .store import StoredSplit
 
 __all__ = [
     "CachedFile",
     "clean",
     "download",
+    "file_entry",
+    "files",
     "import_files",
     "info",
     "list_datasets",
     "load",
     "load_data",
+    "paths",
     "prepare",
+    "skipped",
     "verify",
 ]
 
 PathLike = str | os.PathLike[str]
-Arrays = tuple[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], ...]
+Arrays = tuple[tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]"], ...]
 
 
-def _root(root: PathLike | None) -> Path:
-    return cache_root(root, create=False)
-
-
-def _spec(name: str, root: PathLike | None) -> DatasetSpec:
-    return catalog.get(name, _root(root))
-
-
-def _default_splits(spec: DatasetSpec) -> list[str]:
-    return [s.name for s in spec.splits if not s.optional]
+def _resolve(name: str, root: PathLike | None) -> tuple[DatasetSpec, Cache]:
+    """The catalog entry of ``name`` and the cache, each resolved once for the call."""
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise CatalogError(f"root must be a folder path, found {type(root).__name__} {root!r}")
+    cache = Cache.at(root)
+    return catalog.get(name, cache.root), cache
 
 
 def _info(
@@ -69,22 +76,6 @@ def _info(
     )
 
 
-def _open(
-    spec: DatasetSpec,
-    split: str,
-    root: PathLike | None,
-    sample: bool,
-    progress: bool,
-    mode: store.MmapMode = "r",
-    options: Mapping[str, Any] | None = None,
-) -> store.StoredSplit:
-    base = Path(root) if root is not None else None
-    located = _prep.ensure_split(
-        spec, split, root=base, sample=sample, progress=progress, options=options
-    )
-    return store.open_split(located.path, located.manifest, mode)
-
-
 def load(
     name: str,
     splits: Sequence[str] | str | None = None,
@@ -99,7 +90,8 @@ def load(
 
     Args:
         name: a catalog name or alias (``"mnist"``, ``"fashion_mnist"``); case-insensitive.
-        splits: which splits (default: every non-optional split, e.g. train and test).
+        splits: one split name or a list of them (default: every non-optional split, e.g.
+            train and test).
         sample: the small bundled sample (1,000 train + 1,000 test; no network at all).
         normalize: images as float32 in [0, 1] instead of uint8 in 0..255.
         root: cache root (default ``$IMAGESETS_HOME`` or the user cache dir).
@@ -111,41 +103,36 @@ def load(
         a :class:`Dataset`; ``ds["train"].images`` is uint8 ``(60000, 28, 28)`` for MNIST.
 
     Raises:
-        UnknownDatasetError: no such dataset (suggests close names).
-        FetchError: the files could not be fetched (every URL and why).
+        UnknownDatasetError: no such dataset (suggests close names), or no such split.
+        CatalogError: a bad argument (a split that is not a string, an unknown option...).
+        FetchError: the files could not be fetched (every missing file and why).
     """
-    spec = _spec(name, root)
-    wanted = [splits] if isinstance(splits, str) else list(splits or _default_splits(spec))
-    _fetch_missing(spec, wanted, root, sample, progress, options)
-    opened = {s: _open(spec, s, root, sample, progress, "r", options) for s in wanted}
+    from . import pipeline as _orchestrator
+    from .dataset import Dataset
+    from .variant import Variant
+
+    spec, cache = _resolve(name, root)
+    wanted = _orchestrator.check_splits(spec, splits)
+    variant = Variant.of(sample, options, spec)
+    _check_bool(normalize=normalize)
+    opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress)
     loaded = {s: _split(spec, s, st, normalize) for s, st in opened.items()}
     first = next(iter(opened.values()), None)
-    edition = str(first.manifest.get("edition", "")) if first else ""
+    edition = first.manifest.edition if first else ""
     path = first.path.parent if first else None
     return Dataset(_info(spec, edition=edition, sample=sample, path=path), loaded)
 
 
-def _fetch_missing(
-    spec: DatasetSpec,
-    wanted: Sequence[str],
-    root: PathLike | None,
-    sample: bool,
-    progress: bool,
-    options: Mapping[str, Any] | None,
-) -> None:
-    """Fetch the files of every split that still has to be prepared, together, so one error
-    (offline, or every URL failing) names all that is missing rather than one split's."""
-    if sample:
-        return
-    base = _root(root)
-    variant = _prep.Variant.of(sample, options)
-    todo = [s for s in wanted if _prep.locate(spec, spec.split(s).name, base, variant) is None]
-    if len(todo) > 1:
-        _prep.fetch_edition(spec, todo, cache_root(root), progress=progress)
+def _check_bool(**flags: object) -> None:
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise CatalogError(f"{key} must be True or False, found {value!r}")
 
 
-def _split(spec: DatasetSpec, name: str, st: store.StoredSplit, normalize: bool) -> Split:
-    classes = tuple(st.manifest.get("classes") or spec.classes)
+def _split(spec: DatasetSpec, name: str, st: StoredSplit, normalize: bool) -> Split:
+    from .dataset import Split
+
+    classes = st.manifest.classes or spec.classes
     names = {k: tuple(v) for k, v in spec.label_names.items()}
     names.update({k: tuple(st.manifest[k]) for k in ("superclasses",) if k in st.manifest})
     return Split(name, dict(st.arrays), classes, normalize, st.manifest, names, dict(st.blobs))
@@ -175,23 +162,35 @@ def load_data(
         >>> int(y_train[100])  # doctest: +SKIP
         5
     """
-    spec = _spec(name, root)
+    from . import pipeline as _orchestrator
+    from .variant import Variant
+
+    spec, cache = _resolve(name, root)
     if label_mode not in ("fine", "coarse"):
         raise CatalogError(f"label_mode must be 'fine' or 'coarse', found {label_mode!r}")
     key = "labels" if label_mode == "fine" else "coarse_labels"
+    wanted = _orchestrator.check_splits(spec, ["train", "test"])
+    variant = Variant.of(sample, options, spec)
+    opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress, mode="c")
     out = []
-    for split in ("train", "test"):
-        st = _open(spec, split, root, sample, progress, "c", options)
-        if key not in st.arrays:
+    for split in wanted:
+        arrays = opened[split].arrays
+        if key not in arrays:
             raise CatalogError(f"{spec.name} has no {label_mode} labels; use label_mode='fine'")
-        y = st.arrays[key]
-        out.append((st.arrays["images"], y.reshape(-1, 1) if spec.keras_labels == "column" else y))
+        if "images" not in arrays:
+            raise CatalogError(
+                f"{spec.name} {split} is a packed store of variable-size images, which have no "
+                f"keras-style array; pass options={{'size': 224}} (any size) for fixed-size "
+                f"arrays, or use imagesets.load({spec.name!r})"
+            )
+        y = arrays[key]
+        out.append((arrays["images"], y.reshape(-1, 1) if spec.keras_labels == "column" else y))
     return tuple(out)
 
 
 def download(
     name: str,
-    splits: Sequence[str] | None = None,
+    splits: Sequence[str] | str | None = None,
     *,
     root: PathLike | None = None,
     progress: bool = True,
@@ -200,17 +199,16 @@ def download(
 
     Returns ``{file name: path in the cache}``.
     """
-    spec = _spec(name, root)
-    base = cache_root(root)
-    _, paths = _prep.fetch_edition(
-        spec, list(splits or _default_splits(spec)), base, progress=progress
-    )
-    return paths
+    from . import pipeline as _orchestrator
+
+    spec, cache = _resolve(name, root)
+    wanted = _orchestrator.check_splits(spec, splits)
+    return _orchestrator.download(spec, wanted, cache, progress=progress)
 
 
-def prepare_dataset(
+def prepare(
     name: str,
-    splits: Sequence[str] | None = None,
+    splits: Sequence[str] | str | None = None,
     *,
     sample: bool = False,
     force: bool = False,
@@ -218,23 +216,26 @@ def prepare_dataset(
     progress: bool = True,
     options: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Download (if needed) and prepare ``splits``; ``{split: prepared folder}``."""
-    spec = _spec(name, root)
-    base = Path(root) if root is not None else None
-    return {
-        s: _prep.prepare_split(
-            spec, s, root=base, sample=sample, progress=progress, force=force, options=options
-        ).path
-        for s in (splits or _default_splits(spec))
-    }
+    """Download (if needed) and prepare ``splits`` (one name or a list); ``{split: folder}``.
+
+    Every file still missing is fetched first, together, so a failure names all of them.
+    """
+    from . import pipeline as _orchestrator
+    from .variant import Variant
+
+    spec, cache = _resolve(name, root)
+    wanted = _orchestrator.check_splits(spec, splits)
+    variant = Variant.of(sample, options, spec)
+    _check_bool(force=force)
+    return _orchestrator.prepare(spec, wanted, cache, variant, force=force, progress=progress)
 
 
-prepare = prepare_dataset
+prepare_dataset = prepare
 
 
 def import_files(
     name: str,
-    paths: Sequence[PathLike],
+    paths: Sequence[PathLike] | PathLike,
     *,
     root: PathLike | None = None,
     progress: bool = True,
@@ -242,72 +243,51 @@ def import_files(
 ) -> ImportResult:
     """Verify user-supplied files (or folders of them) and copy the matching ones into the cache.
 
-    Each file is read once (hashed while copied); ``link=True`` hard-links instead of copying
-    when the cache is on the same filesystem.
+    ``paths`` is a file or folder, or a list of them. Each file is read once (hashed while
+    copied); ``link=True`` hard-links instead of copying when the cache is on the same
+    filesystem.
 
     Raises:
         VerificationError: a file named like a catalog file has other bytes.
         FetchError: nothing given matched any file of the dataset.
     """
-    spec = _spec(name, root)
-    folder = _prep.downloads_dir(cache_root(root), spec.name)
-    result = importing.import_files(
-        spec.name, spec.all_files(), [Path(p) for p in paths], folder, progress=progress, link=link
-    )
-    if not result.imported and not result.already:
-        raise FetchError(
-            f"import into {spec.name}: none of the {len(result.unmatched)} file(s) given matches "
-            f"a file of {spec.name} by size and sha256; `imagesets info {spec.name}` lists them"
+    from . import pipeline as _orchestrator
+
+    spec, cache = _resolve(name, root)
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    if not isinstance(items, (list, tuple)) or not all(
+        isinstance(p, (str, os.PathLike)) for p in items
+    ):
+        raise CatalogError(
+            f"import_files: paths must be a file or folder path or a list of them, found {paths!r}"
         )
-    return result
+    return _orchestrator.import_files(
+        spec, [Path(p) for p in items], cache, progress=progress, link=link
+    )
 
 
 def info(name: str, *, root: PathLike | None = None) -> DatasetInfo:
     """The catalog facts of ``name`` (no download)."""
-    return _info(_spec(name, root))
+    return _info(_resolve(name, root)[0])
+
+
+def files(name: str, *, root: PathLike | None = None) -> tuple[RemoteFile, ...]:
+    """Every original file of ``name``: name, size, sha256, md5, URLs."""
+    return _resolve(name, root)[0].all_files()
 
 
 def list_datasets(*, root: PathLike | None = None) -> list[DatasetSpec]:
-    """Every catalog entry, built-in first."""
-    return catalog.all_specs(_root(root))
-
-
-@dataclass(frozen=True)
-class CachedFile:
-    """One file of a dataset in the download cache and what ``verify`` found."""
-
-    name: str
-    path: Path
-    status: Literal["ok", "missing", "corrupt"]
-    detail: str = ""
+    """Every catalog entry, built-in first (a broken user entry file is skipped and logged)."""
+    return catalog.all_specs(Cache.at(root).root)
 
 
 def verify(name: str, *, root: PathLike | None = None, progress: bool = True) -> list[CachedFile]:
-    """Re-hash every cached original file of ``name`` against the catalog (nothing is changed)."""
-    spec = _spec(name, root)
-    folder = _prep.downloads_dir(_root(root), spec.name)
-    rows = []
-    for f in spec.all_files():
-        path = folder / f.name
-        if not path.is_file():
-            rows.append(CachedFile(f.name, path, "missing"))
-            continue
-        size = path.stat().st_size
-        found = (
-            fetch.hash_file(path, [f.algorithm], progress=progress)[f.algorithm]
-            if f.size_ok(size)
-            else ""
-        )
-        if found == f.digest:
-            rows.append(CachedFile(f.name, path, "ok"))
-        else:
-            why = (
-                f"{f.algorithm} expected {f.digest}, found {found}"
-                if found
-                else f"size {size} != {f.size}"
-            )
-            rows.append(CachedFile(f.name, path, "corrupt", why))
-    return rows
+    """Re-hash every cached original of ``name`` against the catalog and every prepared array
+    against its manifest (nothing is changed); one :class:`CachedFile` each."""
+    from . import pipeline as _orchestrator
+
+    spec, cache = _resolve(name, root)
+    return _orchestrator.verify(spec, cache, progress=progress)
 
 
 def clean(
@@ -315,23 +295,41 @@ def clean(
 ) -> list[Path]:
     """Remove prepared arrays of ``name`` (or of every dataset), and originals if ``downloads``.
 
-    Returns the folders removed. Each prepared variant is removed while holding the lock its
-    preparers take, so a concurrent preparer never sees a half-removed split.
+    Returns the folders removed (none for a dataset never prepared). Each prepared variant is
+    removed while holding the lock its preparers take, so a concurrent preparer never sees a
+    half-removed split.
     """
-    base = _root(root)
-    names = [_spec(name, root).name] if name else sorted(_children(base / "prepared"))
-    removed = []
-    for ds in names:
-        prepared = base / "prepared" / ds
-        for variant in _children(prepared):
-            with _prep.variant_lock(prepared / variant):
-                shutil.rmtree(prepared / variant)
-            removed.append(prepared / variant)
-        if downloads and (base / "downloads" / ds).is_dir():
-            shutil.rmtree(base / "downloads" / ds)
-            removed.append(base / "downloads" / ds)
-    return removed
+    from . import pipeline as _orchestrator
+
+    cache = Cache.at(root)
+    spec = catalog.get(name, cache.root) if name is not None else None
+    return _orchestrator.clean(cache, spec, downloads=downloads)
 
 
-def _children(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+def paths(name: str, *, root: PathLike | None = None) -> dict[str, Path]:
+    """Where ``name`` lives: ``{"downloads": folder, "prepared": folder}`` (nothing created)."""
+    spec, cache = _resolve(name, root)
+    return {"downloads": cache.downloads(spec.name), "prepared": cache.prepared(spec.name)}
+
+
+def skipped(name: str, *, root: PathLike | None = None) -> list[tuple[str, str, dict[str, str]]]:
+    """``(variant, split, {"path", "reason"})`` for each file a prepared variant skipped.
+
+    Raises:
+        CacheError: nothing of ``name`` is prepared yet.
+    """
+    from . import pipeline as _orchestrator
+
+    spec, cache = _resolve(name, root)
+    return _orchestrator.skipped(spec, cache)
+
+
+def file_entry(path: PathLike, *, progress: bool = True) -> dict[str, Any]:
+    """A catalog file entry for ``path``: ``{"name", "size", "sha256", "md5"}`` (one read)."""
+    from .fetch import hash_file
+
+    file = Path(path)
+    if not file.is_file():
+        raise CatalogError(f"hash: {file} is not a file; give the path of a downloaded file")
+    found = hash_file(file, ["sha256", "md5"], progress=progress)
+    return {"name": file.name, "size": file.stat().st_size, **found}

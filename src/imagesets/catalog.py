@@ -3,15 +3,20 @@
 An entry names the dataset's files (size, sha256, published md5, ordered mirror URLs), one or
 more *editions* (the same data in different packagings, such as CIFAR's python and binary
 archives; each edition has a format name and maps every split to its files by role), the
-splits with their counts, the image shape and the class names. Built-in entries
-(:mod:`imagesets._builtin`) are dictionaries parsed by the same code as a user's TOML entry in
-``$IMAGESETS_HOME/catalog/*.toml`` or a dict given to :func:`register`, so every malformed
-entry gets the same clear error naming its source and field.
+splits with their counts, the image shape and the class names. Built-in entries are TOML
+files shipped in the package (``imagesets/data/catalog/<name>.toml``), parsed by the same code
+as a user's TOML entry in ``$IMAGESETS_HOME/catalog/*.toml`` or a dict given to
+:func:`register`, so every malformed entry gets the same clear error naming its source and
+field. Dataset, split and file names must be plain names (they become cache folder and file
+names); a user's catalog file that cannot be read is reported and skipped, never fatal for
+the other datasets. Resolving a name imports no reader and no numpy.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ._registry import READERS
 from .errors import CatalogError, UnknownDatasetError
 
 if sys.version_info >= (3, 11):
@@ -31,8 +37,10 @@ __all__ = [
     "Edition",
     "RemoteFile",
     "SplitSpec",
+    "builtin_entry",
     "get",
     "names",
+    "problems",
     "register",
     "spec_from_dict",
     "unregister",
@@ -251,7 +259,7 @@ def _parse_file(data: Any, source: str, where: str) -> RemoteFile:
     """A file needs its size and sha256; only a file whose publisher gave nothing but an md5
     may name that instead (and then its size may be unknown)."""
     f = _Fields(data, source, where)
-    name = f.get("name", str)
+    name = _plain(f, "name", "file name")
     sha, md5 = _hex(f, "sha256", 64), _hex(f, "md5", 32)
     if sha is None and md5 is None:
         raise f.fail("sha256", "64 hex digits (run `imagesets hash FILE`)", "nothing (missing)")
@@ -290,9 +298,14 @@ def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) ->
     )
 
 
-def _check_format(fmt: str, f: _Fields) -> None:
-    from .formats import READERS
+def _plain(f: _Fields, key: str, what: str) -> str:
+    """The string field ``key``, checked to be a plain name (it becomes a cache path)."""
+    from .cache import check_name
 
+    return check_name(f.get(key, str), what, f"catalog entry {f.source}: field {f.where}{key!r}")
+
+
+def _check_format(fmt: str, f: _Fields) -> None:
     if fmt not in READERS:
         raise f.fail("format", f"one of the known formats {sorted(READERS)}", fmt)
 
@@ -310,8 +323,15 @@ def _shorthand_edition(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _parse_split(name: str, data: Any, source: str) -> SplitSpec:
+    from .cache import check_name
+
+    check_name(name, "split name", f"catalog entry {source}: field 'splits'")
     f = _Fields(data, source, f"splits.{name}.")
     return SplitSpec(name, f.count("count"), f.get("optional", bool, False))
+
+
+def _at(source: str, key: str) -> str:
+    return f"catalog entry {source}: field {key!r}"
 
 
 def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSpec:
@@ -320,8 +340,13 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
     Raises:
         CatalogError: a missing or malformed field; the message names ``source`` and the field.
     """
+    from .cache import check_name
+
     f = _Fields(data, source, "")
-    name = f.get("name", str).strip().lower()
+    name = check_name(f.get("name", str).strip().lower(), "dataset name", _at(source, "name"))
+    aliases = tuple(
+        check_name(a.lower(), "alias", _at(source, "aliases")) for a in f.str_list("aliases", ())
+    )
     split_table = f.sub("splits")
     splits = tuple(_parse_split(s, v, source) for s, v in split_table.data.items())
     split_names = {s.name for s in splits}
@@ -348,7 +373,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
         image_shape=f.int_list("image_shape", ()),
         classes=f.str_list("classes", ()),
         editions=editions,
-        aliases=tuple(a.lower() for a in f.str_list("aliases", ())),
+        aliases=aliases,
         description=f.get("description", str, ""),
         homepage=f.get("homepage", str, ""),
         license=f.get("license", str, ""),
@@ -364,17 +389,63 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
 # --------------------------------------------------------------------------- registry
 
 _BUILTIN: dict[str, DatasetSpec] | None = None
+_BUILTIN_ONE: dict[str, DatasetSpec] = {}
 _USER: dict[str, DatasetSpec] = {}
+_ORDER = ("mnist", "fashion-mnist", "cifar10", "cifar100", "svhn", "svhn-full", "imagenet")
+
+log = logging.getLogger("imagesets")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+_DATA = Path(__file__).parent / "data" / "catalog"
+
+
+def _builtin_files() -> list[Path]:
+    """The package's entry files, in the order ``imagesets list`` shows them (the classic
+    sets first, the rest by name)."""
+    files = [f for f in _DATA.iterdir() if f.name.endswith(".toml")]
+    rank = {name: i for i, name in enumerate(_ORDER)}
+    return sorted(files, key=lambda f: (rank.get(f.name[:-5], len(rank)), f.name))
+
+
+def _parse_builtin(file: Path) -> DatasetSpec:
+    return spec_from_dict(tomllib.loads(file.read_text("utf-8")), f"builtin {file.name}")
+
+
+def builtin_entry(name: str) -> dict[str, Any]:
+    """The plain data of the built-in entry ``name`` (a fresh copy: a test may retarget it).
+
+    Raises:
+        UnknownDatasetError: no built-in entry has that canonical name.
+    """
+    for file in _builtin_files():
+        if file.name == f"{name}.toml":
+            data: dict[str, Any] = tomllib.loads(file.read_text("utf-8"))
+            return data
+    raise UnknownDatasetError(f"no built-in catalog entry {name!r}")
+
+
+def _builtin(key: str) -> DatasetSpec | None:
+    """The built-in entry called ``key`` (a name or alias): its own file first (one small
+    parse for the usual call), then every file (for aliases)."""
+    if key in _BUILTIN_ONE:
+        return _BUILTIN_ONE[key]
+    if _BUILTIN is None and _PLAIN.fullmatch(key):
+        file = _DATA / f"{key}.toml"
+        if file.is_file():
+            spec = _parse_builtin(file)
+            _BUILTIN_ONE[key] = spec
+            return spec
+    return _builtins().get(key)
 
 
 def _builtins() -> dict[str, DatasetSpec]:
     global _BUILTIN
     if _BUILTIN is None:
-        from ._builtin import ENTRIES
-
-        _BUILTIN = {}
-        for entry in ENTRIES:
-            _add(_BUILTIN, spec_from_dict(entry, "builtin"))
+        table: dict[str, DatasetSpec] = {}
+        for file in _builtin_files():
+            _add(table, _BUILTIN_ONE.get(file.name[:-5]) or _parse_builtin(file))
+        _BUILTIN = table
     return _BUILTIN
 
 
@@ -390,6 +461,10 @@ def register(spec: DatasetSpec | Mapping[str, Any]) -> DatasetSpec:
         CatalogError: a malformed entry, or a name that a built-in dataset already uses.
     """
     if not isinstance(spec, DatasetSpec):
+        if not isinstance(spec, Mapping):
+            raise CatalogError(
+                f"register(): expected a DatasetSpec or a dict, found {type(spec).__name__}"
+            )
         spec = spec_from_dict(spec, "register()")
     for key in (spec.name, *spec.aliases):
         if key in _builtins():
@@ -412,26 +487,63 @@ def _entry_files(root: Path | None) -> list[Path]:
     if root is None:
         return []
     folder = root / "catalog"
-    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    try:
+        return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("."))
+    except OSError:
+        return []
 
 
 def _load_entry_file(path: Path) -> DatasetSpec:
+    """One user entry file. Entries written with ``name_escapes = true`` (folder names that
+    were not UTF-8) have their ``\\xNN`` escapes turned back into the exact names.
+
+    Raises:
+        CatalogError: unreadable, not UTF-8, not valid TOML, or not a valid entry.
+    """
+    from ._toml import unescape_all
+
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            f"catalog entry {path}: not UTF-8 text (byte {exc.start}: {exc.reason}); a TOML "
+            "entry must be UTF-8: re-save it as UTF-8, or remove it"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"catalog entry {path}: not valid TOML ({exc}); fix the file") from None
+    except OSError as exc:
+        raise CatalogError(f"catalog entry {path}: cannot be read ({exc})") from None
+    if data.pop("name_escapes", False) is True:
+        data = unescape_all(data)
     return spec_from_dict(data, str(path))
 
 
-def _user_table(root: Path | None) -> dict[str, DatasetSpec]:
+def _user_table(root: Path | None, bad: list[str] | None = None) -> dict[str, DatasetSpec]:
+    """The user's entries; a file that cannot be used is logged (and added to ``bad``) and
+    skipped, so one broken file never hides the other datasets."""
     table = dict(_USER)
     for path in _entry_files(root):
-        spec = _load_entry_file(path)
-        if spec.name in _builtins():
-            raise CatalogError(f"catalog entry {path}: name {spec.name!r} is a built-in dataset")
+        try:
+            spec = _load_entry_file(path)
+            if spec.name in _builtins():
+                raise CatalogError(
+                    f"catalog entry {path}: name {spec.name!r} is a built-in dataset; rename "
+                    "the entry or remove the file"
+                )
+        except CatalogError as exc:
+            log.warning("skipped %s", exc)
+            if bad is not None:
+                bad.append(str(exc))
+            continue
         _add(table, spec)
     return table
+
+
+def problems(root: Path | None = None) -> list[str]:
+    """One message per user catalog file under ``root`` that was skipped, and why."""
+    bad: list[str] = []
+    _user_table(root, bad)
+    return bad
 
 
 def get(name: str, root: Path | None = None) -> DatasetSpec:
@@ -442,14 +554,26 @@ def get(name: str, root: Path | None = None) -> DatasetSpec:
 
     Raises:
         UnknownDatasetError: no such dataset; the message suggests the closest names.
+        CatalogError: ``name`` is not a string, or its own catalog file is broken.
     """
+    if not isinstance(name, str):
+        raise CatalogError(
+            f"a dataset name must be a string such as 'mnist', found {type(name).__name__} "
+            f"{name!r}; `imagesets list` shows the names"
+        )
     key = name.strip().lower()
-    spec = _builtins().get(key)
+    spec = _builtin(key)
     if spec is not None:
         return spec
-    table = _user_table(root)
+    bad: list[str] = []
+    table = _user_table(root, bad)
     if key in table:
         return table[key]
+    if bad:
+        raise CatalogError(
+            f"unknown dataset {name!r}, and {len(bad)} catalog file(s) could not be read (it "
+            "may be one of them): " + "; ".join(bad)
+        )
     every = sorted({*_builtins(), *table})
     close = difflib.get_close_matches(key, every, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""

@@ -14,22 +14,17 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import __version__, api, catalog, fetch
-from .dataset import Split
+from . import __version__, api
 from .errors import ImagesetsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dataset import Split
 
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _root(args: argparse.Namespace) -> Path:
-    from .config import cache_root
-
-    return cache_root(args.root, create=False)
 
 
 def _out(text: str = "") -> None:
@@ -44,7 +39,12 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from . import catalog
+    from .cache import Cache
+
     specs = api.list_datasets(root=args.root)
+    for problem in catalog.problems(Cache.at(args.root).root):
+        sys.stderr.write(f"imagesets: skipped a catalog file: {problem}\n")
     if args.json:
         _out(json.dumps([{"name": s.name, "title": s.title} for s in specs], indent=1))
         return 0
@@ -57,13 +57,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    info = api.info(args.name, root=args.root)
-    spec = catalog.get(args.name, _root(args))
     if args.skipped:
         return _print_skipped(args)
+    info = api.info(args.name, root=args.root)
+    files = api.files(args.name, root=args.root)
     if args.json:
         data = info.as_dict()
-        data["files"] = [dataclasses.asdict(f) for f in spec.all_files()]
+        data["files"] = [dataclasses.asdict(f) for f in files]
         _out(json.dumps(data, indent=1))
         return 0
     _out(f"{info.name}: {info.title}")
@@ -75,7 +75,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     _out("  classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(info.classes)))
     for key, names in info.label_names.items():
         _out(f"  {key}: " + ", ".join(names))
-    for f in spec.all_files():
+    for f in files:
         _out(f"  file {f.describe()}")
     if info.citation:
         _out(f"  cite: {info.citation}")
@@ -84,20 +84,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _print_skipped(args: argparse.Namespace) -> int:
     """Skipped files of every prepared variant of the dataset (nothing is prepared)."""
-    from . import store
-
-    spec = catalog.get(args.name, _root(args))
-    prepared = _root(args) / "prepared" / spec.name
-    manifests = sorted(prepared.glob(f"*/*/{store.MANIFEST}")) if prepared.is_dir() else []
-    if not manifests:
-        raise ImagesetsError(
-            f"{spec.name} is not prepared yet; run `imagesets prepare {spec.name}`"
-        )
-    for path in manifests:
-        manifest = store.read_manifest(path.parent) or {}
-        for row in manifest.get("skipped", []):
-            where = f"{manifest.get('variant')}/{manifest.get('split')}"
-            _out(f"{where}\t{row.get('path')}\t{row.get('reason')}")
+    for variant, split, row in api.skipped(args.name, root=args.root):
+        _out(f"{variant}/{split}\t{row.get('path')}\t{row.get('reason')}")
     return 0
 
 
@@ -155,12 +143,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_path(args: argparse.Namespace) -> int:
-    from . import pipeline
-
-    spec = catalog.get(args.name, _root(args))
-    root = _root(args)
-    _out(f"downloads\t{pipeline.downloads_dir(root, spec.name)}")
-    _out(f"prepared\t{root / 'prepared' / spec.name}")
+    for kind, path in api.paths(args.name, root=args.root).items():
+        _out(f"{kind}\t{path}")
     return 0
 
 
@@ -277,12 +261,10 @@ def cmd_prepare_folder(args: argparse.Namespace) -> int:
 
 def cmd_hash(args: argparse.Namespace) -> int:
     for p in args.files:
-        path = Path(p)
-        found = fetch.hash_file(path, ["sha256", "md5"], progress=_progress(args))
-        size = path.stat().st_size
+        entry = api.file_entry(p, progress=_progress(args))
         _out(
-            f"[[files]]\nname = {json.dumps(path.name)}\nsize = {size}\n"
-            f'sha256 = "{found["sha256"]}"\nmd5 = "{found["md5"]}"\nurls = []\n'
+            f"[[files]]\nname = {json.dumps(entry['name'])}\nsize = {entry['size']}\n"
+            f'sha256 = "{entry["sha256"]}"\nmd5 = "{entry["md5"]}"\nurls = []\n'
         )
     return 0
 
@@ -439,6 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (0 success, 1 error, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # names from undecodable folder names print, escaped
+        reconfigure(errors="backslashreplace")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="imagesets: %(message)s"
     )

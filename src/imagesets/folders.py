@@ -10,15 +10,15 @@ processes know the name.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from . import catalog
+from ._toml import dumps, escape_all, needs_escape
 from .api import load
-from .config import cache_root
+from .cache import Cache, check_name
 from .dataset import Dataset
 from .errors import CatalogError
 from .formats.image_tree import scan_tree
@@ -36,6 +36,8 @@ def folder_entry(path: Path, *, name: str | None = None,
     """The catalog entry (plain data) of the tree at ``path``: one split per split folder
     (``train``, ``test``, ``val``) or ``all``, counts of candidate images, the class index."""
     root = path.expanduser().resolve()
+    if name is not None:
+        check_name(name, "dataset name", "from_folder")
     tree = scan_tree(root, label_depth=label_depth)
     options: dict[str, Any] = {"classes": list(tree.classes)}
     if label_depth is not None:
@@ -93,7 +95,7 @@ def from_folder(
     catalog.unregister(entry["name"])
     spec = catalog.register(entry)
     if persist:
-        write_entry(entry, cache_root(root))
+        write_entry(entry, Cache.at(root, create=True).root)
     options = {"size": size} if size is not None else {}
     if max_side is not None:
         options["max_side"] = max_side
@@ -102,48 +104,26 @@ def from_folder(
 
 
 def write_entry(entry: dict[str, Any], root: Path) -> Path:
-    """Write ``entry`` as ``<root>/catalog/<name>.toml`` (atomically)."""
-    folder = root / "catalog"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{entry['name']}.toml"
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(to_toml(entry))
+    """Write ``entry`` as ``<root>/catalog/<name>.toml`` (atomically). Names from folder names
+    that are not UTF-8 are escaped losslessly (``name_escapes = true``; see
+    :mod:`imagesets._toml`), so the file is always valid UTF-8 TOML."""
+    cache = Cache.at(root)
+    target = cache.catalog_entry(entry["name"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(entry)
+    if any(needs_escape(s) for s in _strings(entry)):
+        text = dumps({"name_escapes": True, **escape_all(entry)})
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
     return target
 
 
-def to_toml(data: dict[str, Any]) -> str:
-    """TOML for a catalog entry (strings, ints, bools, lists of those, nested tables and
-    lists of tables): enough for what :func:`folder_entry` makes."""
-    lines: list[str] = []
-    _table(data, [], lines)
-    return "\n".join(lines) + "\n"
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, str)):
-        return json.dumps(v)  # a JSON string is a TOML basic string
-    if isinstance(v, list) and all(not isinstance(x, dict) for x in v):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {v!r} as a TOML value")
-
-
-def _key(parts: list[str]) -> str:
-    return ".".join(json.dumps(p) for p in parts)
-
-
-def _table(data: dict[str, Any], path: list[str], lines: list[str]) -> None:
-    nested = {k: v for k, v in data.items() if isinstance(v, dict)}
-    arrays = {k: v for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
-    for k, v in data.items():
-        if k not in nested and k not in arrays:
-            lines.append(f"{json.dumps(k)} = {_value(v)}")
-    for k, v in nested.items():
-        lines.append(f"\n[{_key([*path, k])}]")
-        _table(v, [*path, k], lines)
-    for k, items in arrays.items():
-        for item in items:
-            lines.append(f"\n[[{_key([*path, k])}]]")
-            _table(item, [*path, k], lines)
+def _strings(data: Any) -> list[str]:
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for k, v in data.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(data, list):
+        return [s for v in data for s in _strings(v)]
+    return []

@@ -1,222 +1,223 @@
-"""The only orchestrator: catalog entry -> verified files -> reader -> prepared split.
+"""The orchestrator: every verb of the library and the CLI runs here, in one order.
 
-``ensure_split`` is the whole story of a load: a fresh prepared split is opened as it is; a
-missing or stale one is (re)built under a per-dataset lock from the first edition whose files
-are in the cache or can be fetched; a foreign one (written by another dataset or a newer
-imagesets) is reported with the command that rebuilds it.
+``api`` and ``cli`` only check arguments and shape results; this module owns the order
+catalog entry -> verified files (fetch) -> reader (formats) -> prepared split (store), the
+locks, and one :class:`~imagesets.cache.Cache` per call that answers every path question.
+
+* :func:`open_splits` is the whole story of a load: fresh prepared splits are opened as they
+  are; for the missing or stale ones, the files of *all* of them are fetched together (so an
+  offline or failed fetch names every missing file at once), then each is built under its
+  variant's lock. A foreign cache (another dataset, a newer imagesets) is reported with the
+  command that rebuilds it.
+* :func:`download`, :func:`prepare`, :func:`import_files`, :func:`verify`, :func:`clean`
+  and :func:`skipped` are the other verbs.
+
+The warm path (a fresh split) imports neither requests, Pillow, tarfile, zipfile nor any
+reader: those are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import sys
+import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-from filelock import FileLock
+from . import __version__, store
+from .cache import Cache, CachedFile
+from .catalog import DatasetSpec, Edition, RemoteFile
+from .errors import CacheError, CatalogError, FetchError
+from .manifest import Manifest
+from .variant import Variant, expected_sources, is_fresh, local_roles
 
-from . import __version__, fetch, store
-from .catalog import DatasetSpec, Edition
-from .config import cache_root, is_offline
-from .errors import CacheError, CatalogError, FetchError, FormatError
-from .formats import ReadRequest, get_reader
+if TYPE_CHECKING:  # pragma: no cover
+    from .importing import ImportResult
 
 __all__ = [
-    "SAMPLE",
-    "Located",
-    "Variant",
-    "downloads_dir",
-    "ensure_split",
+    "bundled_dir",
+    "check_splits",
+    "clean",
+    "download",
     "fetch_edition",
-    "prepare_split",
+    "import_files",
+    "open_splits",
+    "prepare",
+    "skipped",
+    "verify",
 ]
 
 log = logging.getLogger("imagesets")
 
-DEFAULT = "default"
-SAMPLE = "sample"
-
-
-def downloads_dir(root: Path, dataset: str) -> Path:
-    """``<root>/downloads/<dataset>``: verified original files (per dataset: names collide)."""
-    return root / "downloads" / dataset
-
 
 def bundled_dir(dataset: str) -> Path:
     """The package folder holding the bundled sample files of ``dataset``."""
-    return Path(str(resources.files("imagesets") / "data" / "samples" / dataset))
+    return Path(__file__).parent / "data" / "samples" / dataset
 
 
-@dataclass(frozen=True)
-class Located:
-    """A prepared split ready to open: its folder and its manifest."""
-
-    path: Path
-    manifest: Mapping[str, Any]
+# --------------------------------------------------------------------------- arguments
 
 
-# --------------------------------------------------------------------------- freshness
-
-
-def _expected_sources(edition: Edition, split: str) -> dict[str, dict[str, Any]]:
-    if edition.local is not None:
-        return {role: {"path": str(p)} for role, p in _local_roles(edition, split).items()}
-    return {
-        role: {"name": f.name, "sha256": f.sha256, "size": f.size}
-        for role, f in edition.files_for(split).items()
-    }
-
-
-@dataclass(frozen=True)
-class Variant:
-    """Which prepared form of a dataset: the bundled sample or the full data, and reader
-    options that change the output (``raw_labels=True``, ``size=64``...). Each variant has its
-    own folder, ``prepared/<dataset>/<variant.name>/``.
-    """
-
-    sample: bool = False
-    options: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def of(cls, sample: bool = False, options: Mapping[str, Any] | None = None) -> Variant:
-        """A variant, checking that option values are plain scalars (they name a folder)."""
-        items = tuple(sorted((options or {}).items()))
-        for key, value in items:
-            if not isinstance(value, (bool, int, str)) or not re.fullmatch(r"[A-Za-z0-9_]+", key):
-                raise CatalogError(
-                    f"reader option {key}={value!r}: expected a name of letters, digits and _ "
-                    "with a bool, int or str value"
-                )
-        return cls(sample, items)
-
-    @property
-    def name(self) -> str:
-        """``default``, ``sample``, or e.g. ``default-raw_labels=True``."""
-        base = SAMPLE if self.sample else DEFAULT
-        tail = "".join(f"-{k}={_slug(v)}" for k, v in self.options)
-        return base + tail
-
-    @property
-    def flags(self) -> str:
-        """The CLI flags that select this variant."""
-        return (" --sample" if self.sample else "") + "".join(
-            f" --option {k}={v}" for k, v in self.options
-        )
-
-
-def _slug(value: Any) -> str:
-    return re.sub(r"[^A-Za-z0-9_.]+", "_", str(value))
-
-
-def _edition_named(spec: DatasetSpec, variant: Variant, name: str) -> Edition | None:
-    if variant.sample:
-        return spec.sample
-    return next((e for e in spec.editions if e.name == name), None)
-
-
-def _rebuild_hint(spec: DatasetSpec, variant: Variant) -> str:
-    flag = variant.flags
-    return f"`imagesets clean {spec.name} && imagesets prepare {spec.name}{flag}`"
-
-
-def is_fresh(spec: DatasetSpec, split: str, variant: Variant, manifest: Mapping[str, Any]) -> bool:
-    """True when ``manifest`` describes this split as the current catalog and code make it.
+def check_splits(spec: DatasetSpec, splits: Sequence[str] | str | None) -> list[str]:
+    """The split names asked for: one name, a list of names, or None for every non-optional
+    split. Each must be a split of ``spec``.
 
     Raises:
-        CacheError: the folder holds another dataset, or was written by a newer imagesets.
+        CatalogError: ``splits`` is not a string or a list of strings.
+        UnknownDatasetError: a name that is not a split of ``spec`` (the splits are listed).
     """
-    version = manifest.get("format_version")
-    if manifest.get("dataset") != spec.name or manifest.get("split") != split:
-        raise CacheError(
-            f"prepared cache for {spec.name} {split} holds {manifest.get('dataset')!r} "
-            f"{manifest.get('split')!r} instead (a foreign cache); rebuild it with "
-            f"{_rebuild_hint(spec, variant)}"
+    if splits is None:
+        return [s.name for s in spec.splits if not s.optional]
+    names = [splits] if isinstance(splits, str) else splits
+    if not isinstance(names, (list, tuple)) or not all(isinstance(s, str) for s in names):
+        raise CatalogError(
+            f"splits must be a split name or a list of them (e.g. ['train', 'test']), found "
+            f"{splits!r}"
         )
-    if not isinstance(version, int) or version > store.FORMAT_VERSION:
-        raise CacheError(
-            f"prepared cache for {spec.name} {split} has format version {version!r}, this "
-            f"imagesets reads {store.FORMAT_VERSION}; upgrade imagesets or rebuild with "
-            f"{_rebuild_hint(spec, variant)}"
-        )
-    edition = _edition_named(spec, variant, str(manifest.get("edition")))
-    return (
-        version == store.FORMAT_VERSION
-        and edition is not None
-        and split in edition.splits
-        and manifest.get("sources") == _expected_sources(edition, split)
-        and manifest.get("options", {}) == dict(variant.options)
-    )
+    for s in names:
+        spec.split(s)
+    return list(dict.fromkeys(names))
 
 
-def locate(spec: DatasetSpec, split: str, root: Path, variant: Variant) -> Located | None:
+# --------------------------------------------------------------------------- locating
+
+
+@dataclass(frozen=True)
+class _Located:
+    path: Path
+    manifest: Manifest
+
+
+def _locate(spec: DatasetSpec, split: str, cache: Cache, variant: Variant) -> _Located | None:
     """The prepared split if it is there and fresh, else None (stale ones are logged)."""
-    path = store.split_dir(root, spec.name, variant.name, split)
-    manifest = store.read_manifest(path)
+    path = cache.split(spec.name, variant.name, split)
+    manifest = store.read_manifest(path, rebuild=variant.rebuild_hint(spec))
     if manifest is None:
         return None
     if is_fresh(spec, split, variant, manifest):
-        return Located(path, manifest)
+        return _Located(path, manifest)
     log.info("prepared %s %s at %s is stale; rebuilding", spec.name, split, path)
     return None
 
 
-# --------------------------------------------------------------------------- editions
+def open_splits(
+    spec: DatasetSpec,
+    splits: Sequence[str],
+    cache: Cache,
+    variant: Variant,
+    *,
+    progress: bool = True,
+    mode: store.MmapMode = "r",
+) -> dict[str, store.StoredSplit]:
+    """Every split of ``splits``, prepared first where missing or stale, memory-mapped.
+
+    Raises:
+        FetchError: files missing and not fetchable (every missing file named).
+        CacheError: a foreign or damaged prepared cache, or a full disk.
+        FormatError: the source files do not hold what the catalog says.
+    """
+    found = {s: _locate(spec, s, cache, variant) for s in splits}
+    todo = [s for s, loc in found.items() if loc is None]
+    if todo:
+        paths = _sources(spec, todo, cache, variant, progress)
+        for s in todo:
+            found[s] = _prepare_one(spec, s, cache, variant, paths, progress, force=False)
+    return {s: store.open_split(loc.path, loc.manifest, mode) for s, loc in found.items() if loc}
 
 
-def _local_roles(edition: Edition, split: str) -> dict[str, Path]:
-    """A local edition's ``{role: folder}`` for one split (paths relative to ``local``)."""
-    base = Path(edition.local or ".")
-    return {role: base / rel for role, rel in edition.splits[split].items()}
+def prepare(
+    spec: DatasetSpec,
+    splits: Sequence[str],
+    cache: Cache,
+    variant: Variant,
+    *,
+    force: bool = False,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Prepare ``splits`` (fetching every missing file first, together); ``{split: folder}``."""
+    todo = list(splits) if force else [s for s in splits if not _locate(spec, s, cache, variant)]
+    paths = _sources(spec, todo, cache, variant, progress) if todo else _Sources(None, {})
+    return {
+        s: _prepare_one(spec, s, cache, variant, paths, progress, force=force).path for s in splits
+    }
 
 
-def _present(folder: Path, edition: Edition, split: str) -> bool:
+# --------------------------------------------------------------------------- fetching
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The edition chosen for the splits to build, and its files on disk by name."""
+
+    edition: Edition | None
+    paths: Mapping[str, Path]
+
+
+def _sources(
+    spec: DatasetSpec, splits: Sequence[str], cache: Cache, variant: Variant, progress: bool
+) -> _Sources:
+    if variant.sample:
+        if spec.sample is None:
+            raise CacheError(f"{spec.name} has no bundled sample; load the full data instead")
+        folder = bundled_dir(spec.name)
+        return _Sources(spec.sample, {f.name: folder / f.name for f in spec.sample.files})
+    edition, paths = fetch_edition(spec, splits, cache, progress=progress)
+    return _Sources(edition, paths)
+
+
+def download(
+    spec: DatasetSpec, splits: Sequence[str], cache: Cache, *, progress: bool = True
+) -> dict[str, Path]:
+    """Fetch and verify the original files of ``splits``; ``{file name: path}``."""
+    return fetch_edition(spec, splits, cache, progress=progress)[1]
+
+
+def _present(cache: Cache, spec: DatasetSpec, edition: Edition, split: str) -> bool:
     if edition.local is not None:
-        return all(p.exists() for p in _local_roles(edition, split).values())
-    return all(
-        (folder / f.name).is_file() and f.size_ok((folder / f.name).stat().st_size)
-        for f in edition.files_for(split).values()
-    )
+        return all(p.exists() for p in local_roles(edition, split).values())
+    for f in edition.files_for(split).values():
+        path = cache.download(spec.name, f.name)
+        if not (path.is_file() and f.size_ok(path.stat().st_size)):
+            return False
+    return True
 
 
 def fetch_edition(
-    spec: DatasetSpec, splits: Sequence[str], root: Path, *, progress: bool = True
+    spec: DatasetSpec, splits: Sequence[str], cache: Cache, *, progress: bool = True
 ) -> tuple[Edition, dict[str, Path]]:
     """Files of the first edition that covers ``splits``: present in the cache, else fetched.
-
-    Returns the edition and ``{file name: local path}``.
 
     Raises:
         FetchError: no edition could be fetched (every edition's error is included).
     """
-    folder = downloads_dir(root, spec.name)
     editions = [e for e in spec.editions if all(s in e.splits for s in splits)]
     if not editions:
         raise FetchError(f"no edition of {spec.name} holds the splits {list(splits)}")
     for ed in editions:
-        if all(_present(folder, ed, s) for s in splits):
-            if ed.local is not None:
-                return ed, {}
-            return ed, {f.name: folder / f.name for s in splits for f in ed.files_for(s).values()}
+        if all(_present(cache, spec, ed, s) for s in splits):
+            return ed, _paths(spec, ed, splits, cache)
     local = [ed for ed in editions if ed.local is not None]
     if local:
-        missing = [str(p) for s in splits for p in _local_roles(local[0], s).values()]
+        missing = [str(p) for s in splits for p in local_roles(local[0], s).values()]
         raise FetchError(
             f"{spec.name} is a local image folder and {', '.join(missing)} is no longer there; "
             f"put it back, or register the folder again with `imagesets prepare-folder PATH "
             f"--name {spec.name}`"
         )
+    folder = cache.downloads(spec.name)
     if spec.manual:
         raise _manual_error(spec, folder)
+    from . import fetch
+    from .config import is_offline
+
+    cache.writable()
     errors: list[str] = []
     for ed in editions:
-        files = list({f.name: f for s in splits for f in ed.files_for(s).values()}.values())
+        files = _files(ed, splits)
+        for f in files:
+            cache.download(spec.name, f.name)  # each file name stays inside the cache
         try:
             return ed, fetch.ensure_files(spec.name, files, folder, progress=progress)
         except FetchError as exc:
@@ -224,6 +225,18 @@ def fetch_edition(
                 raise
             errors.append(f"edition {ed.name}: {exc}")
     raise FetchError(f"no edition of {spec.name} could be fetched:\n" + "\n".join(errors))
+
+
+def _files(edition: Edition, splits: Sequence[str]) -> list[RemoteFile]:
+    return list({f.name: f for s in splits for f in edition.files_for(s).values()}.values())
+
+
+def _paths(
+    spec: DatasetSpec, edition: Edition, splits: Sequence[str], cache: Cache
+) -> dict[str, Path]:
+    if edition.local is not None:
+        return {}
+    return {f.name: cache.download(spec.name, f.name) for f in _files(edition, splits)}
 
 
 def _manual_error(spec: DatasetSpec, folder: Path) -> FetchError:
@@ -242,79 +255,59 @@ def _manual_error(spec: DatasetSpec, folder: Path) -> FetchError:
 # --------------------------------------------------------------------------- building
 
 
-def ensure_split(
+def _prepare_one(
     spec: DatasetSpec,
     split: str,
+    cache: Cache,
+    variant: Variant,
+    sources: _Sources,
+    progress: bool,
     *,
-    root: Path | None = None,
-    sample: bool = False,
-    progress: bool = True,
-    options: Mapping[str, Any] | None = None,
-) -> Located:
-    """The prepared split, building it first if it is missing or stale."""
-    spec.split(split)  # unknown split -> clear error
-    base = cache_root(root, create=False)
-    found = locate(spec, split, base, Variant.of(sample, options))
-    return found or prepare_split(
-        spec, split, root=root, sample=sample, progress=progress, options=options
-    )
-
-
-def prepare_split(
-    spec: DatasetSpec,
-    split: str,
-    *,
-    root: Path | None = None,
-    sample: bool = False,
-    progress: bool = True,
-    force: bool = False,
-    options: Mapping[str, Any] | None = None,
-) -> Located:
-    """Build one split into the store (under the dataset's lock), unless a fresh one exists."""
-    base = cache_root(root)
-    variant = Variant.of(sample, options)
-    variant_dir = store.split_dir(base, spec.name, variant.name, split).parent
-    variant_dir.mkdir(parents=True, exist_ok=True)
-    with variant_lock(variant_dir):
+    force: bool,
+) -> _Located:
+    """Build one split under its variant's lock, unless a fresh one is there (another process
+    may have built it while we waited for the lock)."""
+    cache.writable()
+    variant_dir = cache.variant(spec.name, variant.name)
+    with cache.variant_lock(spec.name, variant.name):
         store.remove_leftovers(variant_dir)
-        found = None if force else locate(spec, split, base, variant)
-        return found or _build(spec, split, base, variant, progress)
+        found = None if force else _locate(spec, split, cache, variant)
+        if found is not None:
+            return found
+        if sources.edition is None:  # forced or gone stale since: fetch what this split needs
+            sources = _sources(spec, [split], cache, variant, progress)
+        return _build(spec, split, cache, variant, sources, progress)
 
 
-def variant_lock(variant_dir: Path) -> AbstractContextManager[Any]:
-    return FileLock(str(variant_dir.parent / f".{variant_dir.name}.lock"))
+def _build(
+    spec: DatasetSpec,
+    split: str,
+    cache: Cache,
+    variant: Variant,
+    sources: _Sources,
+    progress: bool,
+) -> _Located:
+    from .build import check_output, hierarchy, progress_bar
+    from .formats import ReadRequest, get_reader
 
-
-def _sources(
-    spec: DatasetSpec, split: str, root: Path, variant: Variant, progress: bool
-) -> tuple[Edition, dict[str, Path]]:
-    if variant.sample:
-        if spec.sample is None:
-            raise CacheError(f"{spec.name} has no bundled sample; load the full data instead")
-        folder = bundled_dir(spec.name)
-        return spec.sample, {f.name: folder / f.name for f in spec.sample.files}
-    return fetch_edition(spec, [split], root, progress=progress)
-
-
-def _build(spec: DatasetSpec, split: str, root: Path, variant: Variant, progress: bool) -> Located:
-    edition, paths = _sources(spec, split, root, variant, progress)
+    edition = sources.edition
+    assert edition is not None
     if edition.local is not None:
-        roles = _local_roles(edition, split)
+        roles = local_roles(edition, split)
     else:
-        roles = {role: paths[f.name] for role, f in edition.files_for(split).items()}
-    target = store.split_dir(root, spec.name, variant.name, split)
+        roles = {role: sources.paths[f.name] for role, f in edition.files_for(split).items()}
+    target = cache.split(spec.name, variant.name, split)
     options = {**edition.options, **dict(variant.options)}
     started = time.perf_counter()
-    with store.SplitBuilder(target) as builder, _progress(spec, split, progress) as tick:
+    with store.SplitBuilder(target) as builder, progress_bar(spec, split, progress) as tick:
         count = edition.counts.get(split, spec.split(split).count)
         request = ReadRequest(spec.name, split, roles, options, count, tick)
         extras = get_reader(edition.format)(request, builder.writer)
-        _check_output(spec, split, edition, builder.writer.arrays, extras, bool(variant.options))
-        extras = {**extras, **_hierarchy(spec, split, builder.writer.arrays)}
-        manifest = _manifest(spec, split, variant, edition, extras)
-        located = Located(target, builder.commit(manifest))
+        check_output(spec, split, edition, builder.writer.arrays, extras, bool(variant.options))
+        extras = {**extras, **hierarchy(spec, split, builder.writer.arrays)}
+        manifest = builder.commit(_manifest(spec, split, variant, edition, extras))
     log.info("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
-    return located
+    return _Located(target, manifest)
 
 
 def _manifest(
@@ -327,95 +320,120 @@ def _manifest(
         "options": dict(variant.options),
         "edition": edition.name,
         "format": edition.format,
-        "sources": _expected_sources(edition, split),
+        "sources": expected_sources(edition, split),
         "classes": list(extras.get("classes", spec.classes)),
         "imagesets_version": __version__,
         **{k: v for k, v in extras.items() if k != "classes"},
     }
 
 
-def _check_output(
-    spec: DatasetSpec,
-    split: str,
-    edition: Edition,
-    arrays: Mapping[str, np.ndarray[Any, Any]],
-    extras: Mapping[str, Any],
-    has_options: bool = False,
-) -> None:
-    """Counts, image shape and label range against the catalog, before anything is visible.
-
-    The count expected is the catalog's less the files the reader reports as skipped. Reader
-    options may change the count (a 90/10 split of Cats & Dogs instead of 80/20): for such a
-    variant the reader's own ``count`` is what every array must hold.
-    """
-    expected = edition.counts.get(split, spec.split(split).count) - len(extras.get("skipped", ()))
-    if has_options and "count" in extras:
-        expected = int(extras["count"])
-    where = f"{spec.name} {split} (edition {edition.name})"
-    for name, arr in arrays.items():
-        if (name == "images" or name.endswith("labels")) and arr.shape[0] != expected:
-            raise FormatError(f"{where}: {name} holds {arr.shape[0]} items, expected {expected}")
-    images = arrays.get("images")
-    if images is not None and spec.image_shape and images.shape[1:] != spec.image_shape:
-        raise FormatError(
-            f"{where}: one image has shape {images.shape[1:]}, expected {spec.image_shape}"
-        )
-    labels = arrays.get("labels")
-    indices = extras.get("labels_are_class_indices", True)
-    if labels is not None and spec.classes and len(labels) and indices:
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= len(spec.classes):
-            raise FormatError(
-                f"{where}: labels range over {low}..{high}, expected 0..{len(spec.classes) - 1}"
-            )
+# --------------------------------------------------------------------------- other verbs
 
 
-def _hierarchy(
-    spec: DatasetSpec, split: str, arrays: Mapping[str, np.ndarray[Any, Any]]
-) -> dict[str, Any]:
-    """``fine_to_coarse``, derived from the label arrays (never typed in), when both exist.
+def import_files(
+    spec: DatasetSpec, paths: Sequence[Path], cache: Cache, *, progress: bool, link: bool
+) -> ImportResult:
+    """Verify user-supplied files and copy (or link) the matching ones into the cache.
 
     Raises:
-        FormatError: a fine class that appears under two coarse classes.
+        VerificationError: a file named like a catalog file has other bytes.
+        FetchError: nothing given matched any file of the dataset.
     """
-    fine, coarse = arrays.get("labels"), arrays.get("coarse_labels")
-    if fine is None or coarse is None or not len(fine):
-        return {}
-    pairs = np.unique(np.stack([np.asarray(fine), np.asarray(coarse)], axis=1), axis=0)
-    counts = np.bincount(pairs[:, 0])
-    if counts.max() > 1:
-        bad = int(np.argmax(counts > 1))
-        found = pairs[pairs[:, 0] == bad][:, 1].tolist()
-        raise FormatError(
-            f"{spec.name} {split}: fine class {bad} appears under coarse classes {found}; "
-            "expected exactly one"
+    from . import importing
+
+    cache.writable()
+    for f in spec.all_files():
+        cache.download(spec.name, f.name)
+    folder = cache.downloads(spec.name)
+    result = importing.import_files(
+        spec.name, spec.all_files(), list(paths), folder, progress=progress, link=link
+    )
+    if not result.imported and not result.already:
+        raise FetchError(
+            f"import into {spec.name}: none of the {len(result.unmatched)} file(s) given matches "
+            f"a file of {spec.name} by size and sha256; `imagesets info {spec.name}` lists them"
         )
-    mapping = np.full(int(pairs[:, 0].max()) + 1, -1, dtype=np.int64)
-    mapping[pairs[:, 0]] = pairs[:, 1]
-    return {"fine_to_coarse": mapping.tolist()}
+    return result
 
 
-class _progress:
-    """A tqdm bar on stderr (only on a terminal), exposed as a ``tick(n)`` callable."""
+def verify(spec: DatasetSpec, cache: Cache, *, progress: bool = True) -> list[CachedFile]:
+    """Re-hash every cached original of ``spec`` against the catalog, and every prepared
+    array and blob against the sha256 its manifest records (nothing is changed)."""
+    from . import fetch
 
-    def __init__(self, spec: DatasetSpec, split: str, show: bool) -> None:
-        from tqdm import tqdm
+    rows = []
+    for f in spec.all_files():
+        path = cache.download(spec.name, f.name)
+        if not path.is_file():
+            rows.append(CachedFile(f.name, path, "missing"))
+            continue
+        size = path.stat().st_size
+        ok = f.size_ok(size)
+        found = fetch.hash_file(path, [f.algorithm], progress=progress)[f.algorithm] if ok else ""
+        if found == f.digest:
+            rows.append(CachedFile(f.name, path, "ok"))
+            continue
+        why = f"{f.algorithm} expected {f.digest}, found {found}" if found else ""
+        rows.append(CachedFile(f.name, path, "corrupt", why or f"size {size} != {f.size}"))
+    return rows + _verify_prepared(spec, cache)
 
-        self.bar = tqdm(
-            total=None,
-            desc=f"prepare {spec.name} {split}",
-            unit="img",
-            file=sys.stderr,
-            leave=False,
-            disable=not (show and sys.stderr.isatty()),
-        )
 
-    def __enter__(self) -> Callable[[int], None]:
-        return self._tick
+def _verify_prepared(spec: DatasetSpec, cache: Cache) -> list[CachedFile]:
+    rows = []
+    for variant in cache.variants(spec.name):
+        for split in spec.split_names:
+            path = cache.split(spec.name, variant, split)
+            name = f"prepared/{variant}/{split}"
+            try:
+                manifest = store.read_manifest(path)
+            except CacheError as exc:
+                rows.append(CachedFile(name, path, "corrupt", str(exc)))
+                continue
+            if manifest is not None:
+                bad = store.verify_split(path, manifest)
+                status: Literal["ok", "corrupt"] = "corrupt" if bad else "ok"
+                rows.append(CachedFile(name, path, status, "; ".join(bad)))
+    return rows
 
-    def _tick(self, n: int) -> None:
-        if n:
-            self.bar.update(n)
 
-    def __exit__(self, *exc: object) -> None:
-        self.bar.close()
+def clean(cache: Cache, spec: DatasetSpec | None, *, downloads: bool = False) -> list[Path]:
+    """Remove prepared variants of ``spec`` (of every dataset when None), and its originals
+    when ``downloads``. Each variant is removed under the lock its preparers take; a folder
+    that is already gone (never prepared, or a concurrent ``clean``) is no error.
+
+    Returns the folders removed.
+    """
+    names = [spec.name] if spec is not None else cache.prepared_datasets()
+    removed = []
+    for ds in names:
+        for variant in cache.variants(ds):
+            folder = cache.variant(ds, variant)
+            with cache.variant_lock(ds, variant):
+                if folder.is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+        if downloads:
+            folder = cache.downloads(ds)
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed
+
+
+def skipped(spec: DatasetSpec, cache: Cache) -> list[tuple[str, str, dict[str, str]]]:
+    """``(variant, split, {"path", "reason"})`` for every file a prepared variant skipped.
+
+    Raises:
+        CacheError: nothing of ``spec`` is prepared yet (the message says how to prepare it).
+    """
+    rows: list[tuple[str, str, dict[str, str]]] = []
+    seen = 0
+    for variant in cache.variants(spec.name):
+        for split in spec.split_names:
+            manifest = store.read_manifest(cache.split(spec.name, variant, split))
+            if manifest is not None:
+                seen += 1
+                rows.extend((variant, split, row) for row in manifest.skipped)
+    if not seen:
+        raise CacheError(f"{spec.name} is not prepared yet; run `imagesets prepare {spec.name}`")
+    return rows

@@ -14,8 +14,10 @@ pickle. This module knows no source format and no network.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
-import math
 import mmap
 import os
 import shutil
@@ -29,20 +31,43 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import CacheError
+from .manifest import FORMAT_VERSION, ArrayEntry, BlobEntry, Manifest, dtype_from_manifest
 
-__all__ = ["FORMAT_VERSION", "SplitBuilder", "StoredSplit", "open_split", "split_dir"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Manifest",
+    "SplitBuilder",
+    "StoredSplit",
+    "disk_full",
+    "open_split",
+    "read_manifest",
+    "verify_split",
+]
 
-#: Bumped whenever the on-disk layout or a reader's output changes; older caches are rebuilt.
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _TMP_PREFIX = ".tmp-"
+_HASH_CHUNK = 1 << 24
 
 MmapMode = Literal["r", "c"]
 
 
-def split_dir(root: Path, dataset: str, variant: str, split: str) -> Path:
-    """``<root>/prepared/<dataset>/<variant>/<split>``."""
-    return root / "prepared" / dataset / variant / split
+def disk_full(exc: BaseException) -> bool:
+    """True for ENOSPC / EDQUOT (no space left, quota exceeded)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def space_error(folder: Path, needed: int | None, exc: BaseException | None = None) -> CacheError:
+    """The CacheError for a full disk: how much is needed, how much is free, and where."""
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+        have = f"{free:,} bytes free"
+    except OSError:
+        have = "free space unknown"
+    need = f"{needed:,} more bytes" if needed else "more space"
+    return CacheError(
+        f"no space left on the device holding {folder}: it needs {need}, {have}; free some "
+        "space or point IMAGESETS_HOME (or root=) at a larger disk" + (f" ({exc})" if exc else "")
+    )
 
 
 class _DiskWriter:
@@ -60,7 +85,11 @@ class _DiskWriter:
     def array(
         self, name: str, shape: tuple[int, ...], dtype: npt.DTypeLike
     ) -> np.ndarray[Any, Any]:
-        """A zero-filled ``.npy`` of ``shape`` and ``dtype``, memory-mapped for writing."""
+        """A zero-filled ``.npy`` of ``shape`` and ``dtype``, memory-mapped for writing.
+
+        The file's blocks are reserved before it is mapped, so a full disk is a
+        :class:`~imagesets.errors.CacheError` here and never a SIGBUS on a later write.
+        """
         self._claim(name)
         path = self.folder / f"{name}.npy"
         if int(np.prod(shape)) == 0:  # an empty file cannot be memory-mapped
@@ -68,6 +97,7 @@ class _DiskWriter:
             np.save(path, arr)
         else:
             arr = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+            _reserve(path)
         self.arrays[name] = arr
         return arr
 
@@ -79,25 +109,72 @@ class _DiskWriter:
         return fh
 
     def flush(self) -> dict[str, dict[str, Any]]:
-        """Flush and close everything; the arrays' shapes and dtypes for the manifest."""
+        """Flush and close everything; each array's shape, dtype, offset and sha256 (and each
+        blob's size and sha256) for the manifest. The data are hashed here, while their
+        pages are still in memory (no read from disk)."""
         described: dict[str, dict[str, Any]] = {}
         for name, arr in self.arrays.items():
             if durable() and isinstance(arr, np.memmap):
                 arr.flush()
-            described[name] = {
-                "shape": list(arr.shape),
-                "dtype": np.lib.format.dtype_to_descr(arr.dtype),
-                "offset": _data_offset(self.folder / f"{name}.npy"),
-            }
+            entry = ArrayEntry(
+                tuple(arr.shape),
+                arr.dtype,
+                _data_offset(self.folder / f"{name}.npy"),
+                _sha256_array(arr),
+            )
+            described[name] = entry.as_json()
         for name, fh in self.blobs.items():
             if not fh.closed:
                 fh.close()
-            described[name] = {"blob": f"{name}.bin"}
+            path = self.folder / f"{name}.bin"
+            described[name] = BlobEntry(path.name, path.stat().st_size, hash_file(path)).as_json()
         self.arrays.clear()
         if durable():
             for path in self.folder.iterdir():
                 _fsync(path)
         return described
+
+
+def _reserve(path: Path) -> None:
+    """Allocate every block of ``path`` now (``posix_fallocate``), so writes through a memory
+    map cannot fail later; ENOSPC becomes a CacheError naming the size and the folder."""
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDWR)
+    try:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if disk_full(exc):
+            raise space_error(path.parent, size, exc) from exc
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a filesystem without it
+            raise
+    finally:
+        os.close(fd)
+
+
+def _sha256_array(arr: np.ndarray[Any, Any]) -> str:
+    """sha256 of an array's data in C order (what the ``.npy`` file holds after the header)."""
+    digest = hashlib.sha256()
+    flat = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
+    for start in range(0, flat.size, _HASH_CHUNK):
+        digest.update(flat[start : start + _HASH_CHUNK].data)
+    return digest.hexdigest()
+
+
+def hash_file(path: Path, start: int = 0, length: int | None = None) -> str:
+    """sha256 of ``length`` bytes of ``path`` from ``start`` (to the end when None)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        fh.seek(start)
+        left = length
+        while left is None or left > 0:
+            chunk = fh.read(_HASH_CHUNK if left is None else min(_HASH_CHUNK, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+    return digest.hexdigest()
 
 
 def _data_offset(path: Path) -> int:
@@ -131,28 +208,41 @@ class SplitBuilder:
     """Builds one split in a temporary folder; :meth:`commit` makes it visible atomically.
 
     Use as a context manager: leaving the block without ``commit`` (an error) removes the
-    temporary folder, and an existing complete split is left untouched.
+    temporary folder, and an existing complete split is left untouched. A full disk anywhere
+    in the block (ENOSPC from a reader's writes, a blob, the manifest) leaves as a
+    :class:`~imagesets.errors.CacheError` naming the folder and the space needed.
     """
 
     def __init__(self, target: Path) -> None:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = target.parent / f"{_TMP_PREFIX}{target.name}-{uuid.uuid4().hex[:12]}"
-        self.tmp.mkdir()
+        try:
+            self.tmp.mkdir()
+        except OSError as exc:
+            if disk_full(exc):
+                raise space_error(target.parent, None, exc) from exc
+            raise
         self.writer = _DiskWriter(self.tmp)
         self.committed = False
 
     def __enter__(self) -> SplitBuilder:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
         if not self.committed:
             for fh in self.writer.blobs.values():
-                fh.close()
+                with contextlib.suppress(OSError):  # a full disk on the last flush
+                    fh.close()
             self.writer.arrays.clear()
             shutil.rmtree(self.tmp, ignore_errors=True)
+        cause = _disk_full_cause(exc)
+        if cause is not None and not isinstance(exc, CacheError):
+            raise space_error(self.target.parent, None, cause) from exc
 
-    def commit(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    def commit(self, manifest: Mapping[str, Any]) -> Manifest:
         """Flush all files, write ``manifest.json``, rename the folder into place.
 
         Returns the manifest as written (with ``format_version`` and ``arrays``).
@@ -167,7 +257,18 @@ class SplitBuilder:
         if durable():
             _fsync(self.target.parent)
         self.committed = True
-        return full
+        return Manifest.parse(full, self.target)
+
+
+def _disk_full_cause(exc: BaseException | None) -> BaseException | None:
+    """The ENOSPC/EDQUOT error behind ``exc`` (itself, or along its causes), if any."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if disk_full(exc):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 def _swap_in(new: Path, target: Path) -> None:
@@ -183,9 +284,10 @@ def _swap_in(new: Path, target: Path) -> None:
 
 def remove_leftovers(variant_dir: Path) -> int:
     """Remove temporary folders left by killed preparers (call while holding the lock)."""
-    if not variant_dir.is_dir():
+    try:
+        stale = [p for p in variant_dir.iterdir() if p.name.startswith(_TMP_PREFIX)]
+    except (FileNotFoundError, NotADirectoryError):
         return 0
-    stale = [p for p in variant_dir.iterdir() if p.name.startswith(_TMP_PREFIX)]
     for p in stale:
         shutil.rmtree(p, ignore_errors=True)
     return len(stale)
@@ -196,121 +298,138 @@ class StoredSplit:
     """A prepared split on disk: its manifest and its memory-mapped arrays.
 
     ``arrays`` maps a name (``images``, ``labels``, ...) to a read-only (or copy-on-write)
-    ``np.memmap``; ``blobs`` maps a blob name to its ``.bin`` path.
+    memory map; ``blobs`` maps a blob name to its ``.bin`` path.
     """
 
     path: Path
-    manifest: Mapping[str, Any]
+    manifest: Manifest
     arrays: Mapping[str, np.ndarray[Any, Any]]
     blobs: Mapping[str, Path]
 
 
-def read_manifest(path: Path) -> dict[str, Any] | None:
-    """The manifest of the split folder ``path``, or None when the split is not there."""
+def read_manifest(path: Path, *, rebuild: str = "") -> Manifest | None:
+    """The manifest of the split folder ``path``, or None when the split is not there.
+
+    Raises:
+        CacheError: the manifest is not valid JSON or not a valid manifest (the message names
+            the field and ``rebuild``, the command that rebuilds the split).
+    """
     try:
-        text = (path / MANIFEST).read_text()
+        text = (path / MANIFEST).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    fix = rebuild or "`imagesets clean NAME` and load again"
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CacheError(
-            f"prepared split {path}: manifest.json is not valid JSON ({exc}); remove the "
-            "folder with `imagesets clean NAME` and load again"
-        ) from exc
+            f"prepared split {path}: manifest.json is not valid JSON ({exc}); the cache is "
+            f"damaged: rebuild it with {fix}"
+        ) from None
     if not isinstance(data, dict):
         raise CacheError(
-            f"prepared split {path}: manifest.json is not a JSON object; remove the folder "
-            "with `imagesets clean NAME` and load again"
+            f"prepared split {path}: manifest.json is not a JSON object; the cache is damaged: "
+            f"rebuild it with {fix}"
         )
-    return data
+    return Manifest.parse(data, path, rebuild=rebuild)
 
 
-def open_split(path: Path, manifest: Mapping[str, Any], mode: MmapMode = "r") -> StoredSplit:
-    """Memory-map every array a manifest lists, checking shapes and dtypes against it.
+def open_split(
+    path: Path, manifest: Manifest | Mapping[str, Any], mode: MmapMode = "r"
+) -> StoredSplit:
+    """Memory-map every array a manifest lists, checking each file's header and size.
 
     Raises:
         CacheError: an array missing or different from its manifest entry.
     """
-    arrays: dict[str, np.ndarray[Any, Any]] = {}
-    blobs: dict[str, Path] = {}
-    for name, desc in manifest.get("arrays", {}).items():
-        if "blob" in desc:
-            blobs[name] = path / desc["blob"]
-            continue
-        arrays[name] = _open_array(path / f"{name}.npy", desc, mode)
+    if not isinstance(manifest, Manifest):
+        manifest = Manifest.parse(manifest, path)
+    arrays = {
+        name: _map(path / f"{name}.npy", entry, mode) for name, entry in manifest.arrays.items()
+    }
+    blobs = {name: path / entry.file for name, entry in manifest.blobs.items()}
     return StoredSplit(path, manifest, arrays, blobs)
 
 
-def _open_array(file: Path, desc: Mapping[str, Any], mode: MmapMode) -> np.ndarray[Any, Any]:
-    """Map an array; with the data offset known, straight through ``mmap`` (about 20x faster
-    than ``np.load(mmap_mode=...)``, which re-parses the header and resolves the path)."""
-    dtype = dtype_from_manifest(desc["dtype"])
-    shape = tuple(desc["shape"])
-    nbytes = math.prod(shape) * dtype.itemsize
-    if "offset" in desc and nbytes:
-        return _map(file, int(desc["offset"]), dtype, shape, nbytes, mode)
+def verify_split(path: Path, manifest: Manifest) -> list[str]:
+    """Re-hash every array and blob of a prepared split; one line per bad one (none: ``[]``)."""
+    bad = []
+    for name, entry in manifest.arrays.items():
+        file = path / f"{name}.npy"
+        try:
+            found = _check_file(file, entry)
+        except CacheError as exc:
+            bad.append(str(exc))
+            continue
+        if found != entry.sha256:
+            bad.append(f"{file}: sha256 of the data expected {entry.sha256}, found {found}")
+    for blob in manifest.blobs.values():
+        file = path / blob.file
+        size = file.stat().st_size if file.is_file() else -1
+        found = hash_file(file) if size == blob.size else ""
+        if found != blob.sha256:
+            bad.append(
+                f"{file}: expected {blob.size} bytes with sha256 {blob.sha256}, found "
+                + (f"sha256 {found}" if found else f"{size} bytes" if size >= 0 else "no file")
+            )
+    return bad
+
+
+def _check_file(file: Path, entry: ArrayEntry) -> str:
+    """Header check of one ``.npy``, then the sha256 of its data."""
     try:
-        arr: np.ndarray[Any, Any] = np.load(file, mmap_mode=mode, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        with file.open("rb") as fh:
+            _check_header(fh, file, entry)
+    except OSError as exc:
         raise CacheError(f"prepared array {file} cannot be opened: {exc}") from exc
-    if list(arr.shape) != list(desc["shape"]) or arr.dtype != dtype:
-        raise CacheError(
-            f"prepared array {file}: expected shape {tuple(desc['shape'])} {desc['dtype']}, "
-            f"found {arr.shape} {arr.dtype.str}"
-        )
-    return arr
+    return hash_file(file, entry.offset, entry.nbytes)
 
 
-def dtype_from_manifest(descr: Any) -> np.dtype[Any]:
-    """The dtype a manifest records: a ``.npy`` descr string, or (structured arrays such as
-    SVHN's digit boxes) a list of ``[name, type]`` pairs as JSON keeps them."""
-    try:
-        if isinstance(descr, list):
-            return np.lib.format.descr_to_dtype([tuple(field) for field in descr])
-        return np.lib.format.descr_to_dtype(descr)
-    except (TypeError, ValueError) as exc:
-        raise CacheError(f"manifest dtype {descr!r} is not a numpy dtype ({exc})") from exc
-
-
-def _map(
-    file: Path,
-    offset: int,
-    dtype: np.dtype[Any],
-    shape: tuple[int, ...],
-    nbytes: int,
-    mode: MmapMode,
-) -> np.ndarray[Any, Any]:
+def _map(file: Path, entry: ArrayEntry, mode: MmapMode) -> np.ndarray[Any, Any]:
+    """Map an array straight through ``mmap`` at the offset the manifest records (about 20x
+    faster than ``np.load(mmap_mode=...)``, which re-parses the header)."""
     access = mmap.ACCESS_READ if mode == "r" else mmap.ACCESS_COPY
     try:
         with file.open("rb") as fh:
-            _check_header(fh, file, offset, dtype, shape, nbytes)
+            _check_header(fh, file, entry)
+            if not entry.nbytes:
+                return np.zeros(entry.shape, entry.dtype)
             mm = mmap.mmap(fh.fileno(), 0, access=access)
     except (OSError, ValueError) as exc:
         raise CacheError(f"prepared array {file} cannot be opened: {exc}") from exc
-    flat = np.frombuffer(mm, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
-    return flat.reshape(shape)
+    flat = np.frombuffer(mm, dtype=entry.dtype, count=_items(entry), offset=entry.offset)
+    return flat.reshape(entry.shape)
 
 
-def _check_header(
-    fh: BinaryIO, file: Path, offset: int, dtype: np.dtype[Any], shape: tuple[int, ...], nbytes: int
-) -> None:
-    """The file's own ``.npy`` header and size must agree with the manifest."""
-    major, _ = np.lib.format.read_magic(fh)
-    reader = (
-        np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-    )
-    found_shape, fortran, found_dtype = reader(fh)
+def _items(entry: ArrayEntry) -> int:
+    """Number of items of an entry."""
+    return entry.nbytes // entry.dtype.itemsize if entry.dtype.itemsize else 0
+
+
+def _header_text(entry: ArrayEntry) -> str:
+    """The ``.npy`` header numpy writes for ``entry`` (without padding)."""
+    descr = np.lib.format.dtype_to_descr(entry.dtype)
+    shape = entry.shape
+    return f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, }}"
+
+
+def _check_header(fh: BinaryIO, file: Path, entry: ArrayEntry) -> None:
+    """One cheap check that the file is the array the manifest describes: the magic, the
+    header text numpy writes for that shape and dtype, and the file size (no parsing)."""
+    head = fh.read(entry.offset)
     size = os.fstat(fh.fileno()).st_size
-    if (found_shape, fortran, found_dtype, fh.tell(), size) != (
-        shape,
-        False,
-        dtype,
-        offset,
-        offset + nbytes,
-    ):
+    expected = _header_text(entry).encode("latin1")
+    ok = (
+        head[:6] == b"\x93NUMPY"
+        and head[10 if head[6] == 1 else 12 :].rstrip(b" \n") == expected
+        and size == entry.offset + entry.nbytes
+    )
+    if not ok:
         raise CacheError(
-            f"prepared array {file}: expected {shape} {dtype.str} in {offset + nbytes} bytes, "
-            f"found {found_shape} {found_dtype.str}{' (Fortran order)' if fortran else ''} in "
-            f"{size} bytes; remove it with `imagesets clean NAME` and load again"
+            f"prepared array {file}: expected {entry.shape} {entry.dtype.str} in "
+            f"{entry.offset + entry.nbytes} bytes, found another header or {size} bytes; "
+            "remove it with `imagesets clean NAME` and load again"
         )
+
+
+__all__ += ["MANIFEST", "MmapMode", "dtype_from_manifest", "hash_file", "remove_leftovers"]

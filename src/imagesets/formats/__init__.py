@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .._registry import READERS
 from ..errors import CatalogError
 
 __all__ = ["READERS", "ReadRequest", "Reader", "SplitWriter", "get_reader"]
@@ -102,24 +103,6 @@ class ReadRequest:
 
 
 Reader = Callable[[ReadRequest, SplitWriter], dict[str, Any]]
-
-#: format name -> "module:function"; imported on first use.
-READERS: dict[str, str] = {
-    "idx": "imagesets.formats.idx:read_split",
-    "cifar-python": "imagesets.formats.cifar:read_python_split",
-    "cifar-binary": "imagesets.formats.cifar:read_binary_split",
-    "svhn-mat": "imagesets.formats.svhn:read_split",
-    "svhn-full": "imagesets.formats.svhn_full:read_split",
-    "image-tree": "imagesets.formats.image_tree:read_split",
-    "image-tree-packed": "imagesets.formats.image_tree:read_split_packed",
-    "image-folder": "imagesets.formats.image_tree:read_split_folder",
-    "ilsvrc2012": "imagesets.formats.imagenet:read_split_any",
-    "ilsvrc2012-fixed": "imagesets.formats.imagenet:read_split",
-    "ilsvrc2012-packed": "imagesets.formats.imagenet:read_split_packed",
-    "petimages": "imagesets.formats.petimages:read_split_any",
-    "petimages-fixed": "imagesets.formats.petimages:read_split",
-    "petimages-packed": "imagesets.formats.petimages:read_split_packed",
-}
 
 
 def get_reader(fmt: str) -> Reader:

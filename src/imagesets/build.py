@@ -1,0 +1,103 @@
+"""The checks a freshly read split must pass before it becomes visible, and the progress bar
+of a build. Used by :mod:`imagesets.pipeline` inside a build only (imports numpy and tqdm).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .catalog import DatasetSpec, Edition
+from .errors import FormatError
+
+__all__ = ["check_output", "hierarchy", "progress_bar"]
+
+
+def check_output(
+    spec: DatasetSpec,
+    split: str,
+    edition: Edition,
+    arrays: Mapping[str, np.ndarray[Any, Any]],
+    extras: Mapping[str, Any],
+    has_options: bool = False,
+) -> None:
+    """Counts, image shape and label range against the catalog, before anything is visible.
+
+    The count expected is the catalog's less the files the reader reports as skipped. Reader
+    options may change the count (a 90/10 split of Cats & Dogs instead of 80/20): for such a
+    variant the reader's own ``count`` is what every array must hold.
+    """
+    expected = edition.counts.get(split, spec.split(split).count) - len(extras.get("skipped", ()))
+    if has_options and "count" in extras:
+        expected = int(extras["count"])
+    where = f"{spec.name} {split} (edition {edition.name})"
+    for name, arr in arrays.items():
+        if (name == "images" or name.endswith("labels")) and arr.shape[0] != expected:
+            raise FormatError(f"{where}: {name} holds {arr.shape[0]} items, expected {expected}")
+    images = arrays.get("images")
+    if images is not None and spec.image_shape and images.shape[1:] != spec.image_shape:
+        raise FormatError(
+            f"{where}: one image has shape {images.shape[1:]}, expected {spec.image_shape}"
+        )
+    labels = arrays.get("labels")
+    indices = extras.get("labels_are_class_indices", True)
+    if labels is not None and spec.classes and len(labels) and indices:
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= len(spec.classes):
+            raise FormatError(
+                f"{where}: labels range over {low}..{high}, expected 0..{len(spec.classes) - 1}"
+            )
+
+
+def hierarchy(
+    spec: DatasetSpec, split: str, arrays: Mapping[str, np.ndarray[Any, Any]]
+) -> dict[str, Any]:
+    """``fine_to_coarse``, derived from the label arrays (never typed in), when both exist.
+
+    Raises:
+        FormatError: a fine class that appears under two coarse classes.
+    """
+    fine, coarse = arrays.get("labels"), arrays.get("coarse_labels")
+    if fine is None or coarse is None or not len(fine):
+        return {}
+    pairs = np.unique(np.stack([np.asarray(fine), np.asarray(coarse)], axis=1), axis=0)
+    counts = np.bincount(pairs[:, 0])
+    if counts.max() > 1:
+        bad = int(np.argmax(counts > 1))
+        found = pairs[pairs[:, 0] == bad][:, 1].tolist()
+        raise FormatError(
+            f"{spec.name} {split}: fine class {bad} appears under coarse classes {found}; "
+            "expected exactly one"
+        )
+    mapping = np.full(int(pairs[:, 0].max()) + 1, -1, dtype=np.int64)
+    mapping[pairs[:, 0]] = pairs[:, 1]
+    return {"fine_to_coarse": mapping.tolist()}
+
+
+class progress_bar:
+    """A tqdm bar on stderr (only on a terminal), exposed as a ``tick(n)`` callable."""
+
+    def __init__(self, spec: DatasetSpec, split: str, show: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=None,
+            desc=f"prepare {spec.name} {split}",
+            unit="img",
+            file=sys.stderr,
+            leave=False,
+            disable=not (show and sys.stderr.isatty()),
+        )
+
+    def __enter__(self) -> Callable[[int], None]:
+        return self._tick
+
+    def _tick(self, n: int) -> None:
+        if n:
+            self.bar.update(n)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
