@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from imagesets.batching import batches
-from imagesets.errors import MissingDependencyError
+from imagesets.errors import ArgumentError, MissingDependencyError
 
 Array = np.ndarray[Any, Any]
 KW: dict[str, Any] = {"seed": 3, "epoch": 1, "normalize": True, "layout": "NCHW"}
@@ -128,7 +128,7 @@ def test_torch_loader_device_and_pin_memory(data: tuple[Array, Array]) -> None:
         x, _ = next(iter(torch_loader(data[0], data[1], 8, seed=0, pin_memory=True)))
         assert x.is_pinned()
     else:
-        with pytest.raises(ValueError, match=r"pin_memory=True: .* none"):
+        with pytest.raises(ArgumentError, match=r"pin_memory=True: .* none"):
             torch_loader(data[0], data[1], 8, seed=0, pin_memory=True)
 
 
@@ -159,7 +159,7 @@ def test_torch_dataset_grayscale_transform_and_pickle(data: tuple[Array, Array])
     assert ds[0][0] == (Image.Image, (5, 6))
     copy = pickle.loads(pickle.dumps(to_torch_dataset(gray, data[1])))
     np.testing.assert_array_equal(copy[3][0].numpy(), to_torch_dataset(gray, data[1])[3][0])
-    with pytest.raises(ValueError, match="expected 37 labels, found 36"):
+    with pytest.raises(ArgumentError, match="expected 37 labels, found 36"):
         to_torch_dataset(gray, data[1][:-1])
 
 
@@ -224,9 +224,9 @@ def test_dask_refuses_bad_chunks_and_mismatched_labels(data: tuple[Array, Array]
     _skip_without("dask.array", "dask")
     from imagesets.adapters.dask import to_dask
 
-    with pytest.raises(ValueError, match="chunks"):
+    with pytest.raises(ArgumentError, match="chunks"):
         to_dask(data[0], data[1], chunks=0)
-    with pytest.raises(ValueError, match=r"labels: expected shape \(37,\)"):
+    with pytest.raises(ArgumentError, match=r"labels: expected shape \(37,\)"):
         to_dask(data[0], data[1][:5])
     auto_x, auto_y = to_dask(data[0], data[1])
     assert auto_x.chunks[0] == auto_y.chunks[0]
@@ -251,8 +251,6 @@ def test_every_feed_refuses_bad_options_like_batches(
     data: tuple[Array, Array], module: str, func: str, kwargs: dict[str, Any], match: str
 ) -> None:
     import importlib
-
-    from imagesets.errors import ArgumentError
 
     feed = getattr(importlib.import_module(f"imagesets.adapters.{module}"), func)
     for size in (0, -1, 1.5):

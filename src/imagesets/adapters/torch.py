@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..batching import BatchOptions, EpochBatches, Images
-from ..errors import require
+from ..errors import ArgumentError, require
 
 __all__ = ["TorchLoader", "to_torch_dataset", "torch_loader"]
 
@@ -52,7 +52,7 @@ def to_torch_dataset(
     torch = _torch()
     labels = np.asarray(labels)
     if len(images) != len(labels):
-        raise ValueError(f"labels: expected {len(images)} labels, found {len(labels)}")
+        raise ArgumentError(f"labels: expected {len(images)} labels, found {len(labels)}")
     return _dataset_class(torch)(images, labels, transform)
 
 
@@ -97,7 +97,7 @@ class TorchLoader:
     ) -> None:
         self.torch = _torch()
         if pin_memory and not self.torch.cuda.is_available():
-            raise ValueError(
+            raise ArgumentError(
                 "pin_memory=True: page-locked memory needs a CUDA device and torch found none;"
                 " pass pin_memory=False"
             )
