@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from imagesets.batching import batches
-from imagesets.errors import MissingDependencyError
+from imagesets.errors import ArgumentError, MissingDependencyError
 
 Array = np.ndarray[Any, Any]
 KW: dict[str, Any] = {"seed": 3, "epoch": 1, "normalize": True, "layout": "NCHW"}
@@ -128,7 +128,7 @@ def test_torch_loader_device_and_pin_memory(data: tuple[Array, Array]) -> None:
         x, _ = next(iter(torch_loader(data[0], data[1], 8, seed=0, pin_memory=True)))
         assert x.is_pinned()
     else:
-        with pytest.raises(ValueError, match=r"pin_memory=True: .* none"):
+        with pytest.raises(ArgumentError, match=r"pin_memory=True: .* none"):
             torch_loader(data[0], data[1], 8, seed=0, pin_memory=True)
 
 
@@ -159,7 +159,7 @@ def test_torch_dataset_grayscale_transform_and_pickle(data: tuple[Array, Array])
     assert ds[0][0] == (Image.Image, (5, 6))
     copy = pickle.loads(pickle.dumps(to_torch_dataset(gray, data[1])))
     np.testing.assert_array_equal(copy[3][0].numpy(), to_torch_dataset(gray, data[1])[3][0])
-    with pytest.raises(ValueError, match="expected 37 labels, found 36"):
+    with pytest.raises(ArgumentError, match="expected 37 labels, found 36"):
         to_torch_dataset(gray, data[1][:-1])
 
 
@@ -224,9 +224,62 @@ def test_dask_refuses_bad_chunks_and_mismatched_labels(data: tuple[Array, Array]
     _skip_without("dask.array", "dask")
     from imagesets.adapters.dask import to_dask
 
-    with pytest.raises(ValueError, match="chunks"):
+    with pytest.raises(ArgumentError, match="chunks"):
         to_dask(data[0], data[1], chunks=0)
-    with pytest.raises(ValueError, match=r"labels: expected shape \(37,\)"):
+    with pytest.raises(ArgumentError, match=r"labels: expected shape \(37,\)"):
         to_dask(data[0], data[1][:5])
     auto_x, auto_y = to_dask(data[0], data[1])
     assert auto_x.chunks[0] == auto_y.chunks[0]
+
+
+FEEDS = [
+    ("torch", "torch_loader"),
+    ("tensorflow", "to_tf_dataset"),
+    ("jax", "jax_batches"),
+]
+BAD = [
+    ({"epoch": 1.5}, "epoch: expected an int >= 0, found 1.5"),
+    ({"shard": 5}, r"shard: expected a pair \(index, count\)"),
+    ({"shard": (3, 2)}, "shard: the index must be in 0..1"),
+    ({"seed": -1}, "seed: expected an int >= 0"),
+]
+
+
+@pytest.mark.parametrize(("module", "func"), FEEDS)
+@pytest.mark.parametrize(("kwargs", "match"), BAD)
+def test_every_feed_refuses_bad_options_like_batches(
+    data: tuple[Array, Array], module: str, func: str, kwargs: dict[str, Any], match: str
+) -> None:
+    import importlib
+
+    feed = getattr(importlib.import_module(f"imagesets.adapters.{module}"), func)
+    for size in (0, -1, 1.5):
+        with pytest.raises(ArgumentError, match="batch_size: expected an int >= 1"):
+            feed(data[0], data[1], size)
+    with pytest.raises(ArgumentError, match=match):
+        feed(data[0], data[1], 8, **kwargs)
+    with pytest.raises(ArgumentError, match=rf"{func}: unknown keyword 'epochs' \(did you mean"):
+        feed(data[0], data[1], 8, epochs=2)
+
+
+def test_adapters_share_one_keyword_list() -> None:
+    """No adapter spells out the batch keywords again: they are BatchOptions' fields."""
+    import inspect
+
+    from imagesets.adapters import jax, tensorflow, torch
+    from imagesets.batching import BatchOptions
+
+    names = {f for f in BatchOptions.__dataclass_fields__ if f != "batch_size"}
+    for func in (batches, torch.torch_loader, tensorflow.to_tf_dataset, jax.jax_batches):
+        params = set(inspect.signature(func).parameters)
+        assert not params & names, func.__name__
+        assert "options" in params
+
+
+def test_torch_loader_sharded_without_seed_matches_seed_0(data: tuple[Array, Array]) -> None:
+    _skip_without("torch", "torch")
+    from imagesets.adapters.torch import torch_loader
+
+    for rank in range(2):
+        got = [(x.numpy(), y.numpy()) for x, y in torch_loader(*data, 8, shard=(rank, 2))]
+        _assert_same(got, _want(data, epoch=0, seed=0, shard=(rank, 2)))

@@ -17,6 +17,7 @@ from imagesets.augment import (
     random_flip,
 )
 from imagesets.batching import batches
+from imagesets.errors import ArgumentError
 
 Array = np.ndarray[Any, Any]
 
@@ -84,14 +85,14 @@ def test_random_crop_is_deterministic_per_seed() -> None:
 
 @pytest.mark.parametrize(("size", "padding"), [(9, 0), (13, 2), (4, -1), (0, 0)])
 def test_random_crop_refuses_sizes_that_do_not_fit(size: int, padding: int) -> None:
-    with pytest.raises(ValueError, match="random_crop"):
+    with pytest.raises(ArgumentError, match="random_crop"):
         random_crop(_batch(), size, padding, np.random.default_rng(0))
 
 
 def test_bad_rank_or_layout_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"found shape \(8, 7\)"):
+    with pytest.raises(ArgumentError, match=r"found shape \(8, 7\)"):
         random_flip(_batch()[0, :, :, 0], np.random.default_rng(0))
-    with pytest.raises(ValueError, match="layout 'CHW'"):
+    with pytest.raises(ArgumentError, match="layout 'CHW'"):
         random_flip(_batch(), np.random.default_rng(0), layout="CHW")  # type: ignore[arg-type]
 
 
@@ -116,7 +117,7 @@ def test_random_flip_probabilities_and_no_mutation() -> None:
         random_flip(batch, np.random.default_rng(0), p=1.0), batch[:, :, ::-1]
     )
     np.testing.assert_array_equal(batch, before)
-    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+    with pytest.raises(ArgumentError, match=r"p must be in \[0, 1\]"):
         random_flip(batch, np.random.default_rng(0), p=1.5)
 
 
@@ -145,9 +146,9 @@ def test_normalize_grayscale_uint8_with_one_value() -> None:
 
 
 def test_normalize_refuses_wrong_channel_counts_and_zero_std() -> None:
-    with pytest.raises(ValueError, match=r"mean has 2 values.*3 channel"):
+    with pytest.raises(ArgumentError, match=r"mean has 2 values.*3 channel"):
         normalize(_batch(), (0.1, 0.2), 1.0)
-    with pytest.raises(ValueError, match="std must not contain 0"):
+    with pytest.raises(ArgumentError, match="std must not contain 0"):
         normalize(_batch(), 0.5, (1.0, 0.0, 1.0))
 
 

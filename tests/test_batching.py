@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from imagesets.batching import BatchPlan, EpochBatches, batches, epoch_indices
+from imagesets.batching import BatchOptions, BatchPlan, EpochBatches, batches, epoch_indices
+from imagesets.errors import ArgumentError, ImagesetsError
 
 Array = np.ndarray[Any, Any]
 
@@ -106,34 +107,65 @@ def test_shards_are_shuffled_slices_of_the_epoch_permutation() -> None:
     assert _order(seed=3, epoch=2, shard=(1, 4)) != sorted(perm[1::4].tolist())
 
 
-def test_shuffled_shards_without_a_seed_are_refused() -> None:
+def test_shards_without_a_seed_use_seed_0_like_distributed_sampler() -> None:
+    parts = [_order(shard=(i, 3)) for i in range(3)]
+    assert parts == [_order(seed=0, shard=(i, 3)) for i in range(3)]
+    assert sorted(v for part in parts for v in part) == list(range(50))
+    assert BatchOptions(4, shard=(0, 2)).seed == 0
+    assert BatchOptions(4, shard=(0, 2), shuffle=False).seed is None
+    assert epoch_indices(50, seed=None, shard=(1, 2)).tolist() == _order(seed=0, shard=(1, 2))
+
+
+BAD_OPTIONS = [
+    ({"epoch": 1.5}, r"epoch: expected an int >= 0, found 1.5 \(float\)"),
+    ({"epoch": -1}, "epoch: expected an int >= 0, found -1"),
+    ({"epoch": True}, "epoch: expected an int"),
+    ({"shard": 5}, r"shard: expected a pair \(index, count\).* found 5"),
+    ({"shard": (1, 2, 3)}, "shard: expected a pair"),
+    ({"shard": "01"}, "shard: expected a pair"),
+    ({"shard": (3, 2)}, r"shard: the index must be in 0..1 for 2 shards, found \(3, 2\)"),
+    ({"shard": (2, 2)}, "index must be in 0..1"),
+    ({"shard": (0, 0)}, "shard count: expected an int >= 1"),
+    ({"shard": (0.5, 2)}, "shard index: expected an int"),
+    ({"seed": -1}, "seed: expected an int >= 0"),
+    ({"seed": 1.0}, "seed: expected an int"),
+    ({"shuffle": "yes"}, "shuffle: expected True or False"),
+    ({"layout": "HWC"}, "layout: expected one of"),
+    ({"normalize": True, "dtype": np.uint8}, "float dtype"),
+    ({"dtype": "pixels"}, "dtype: expected a numpy dtype"),
+    ({"transform": 3}, "transform: expected None or a callable"),
+    ({"workers": 0}, "workers: expected an int >= 1"),
+    ({"prefetch": -2}, "prefetch: expected an int >= 1"),
+    ({"sed": 1}, r"unknown keyword 'sed' \(did you mean 'seed'\?\); the keywords are shuffle"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), BAD_OPTIONS)
+def test_bad_options_are_one_clear_error_at_call_time(kwargs: dict[str, Any], match: str) -> None:
     images, labels = _ids()
-    with pytest.raises(ValueError, match="same integer seed"):
-        batches(images, labels, 4, shard=(0, 2))
+    with pytest.raises(ArgumentError, match=match):
+        batches(images, labels, 4, **kwargs)  # raised by the call, before any iteration
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"shard": (2, 2)}, "index must be in"),
-        ({"shard": (0, 0)}, "count >= 1"),
-        ({"seed": -1}, "seed"),
-        ({"epoch": -1}, "epoch"),
-        ({"layout": "HWC"}, "layout"),
-        ({"normalize": True, "dtype": np.uint8}, "float dtype"),
-    ],
-)
-def test_bad_arguments_are_refused_at_call_time(kwargs: dict[str, Any], match: str) -> None:
-    images, labels = _ids()
-    with pytest.raises(ValueError, match=match):
-        batches(images, labels, 4, seed=kwargs.pop("seed", 0), **kwargs)
-
-
-@pytest.mark.parametrize("size", [0, -3, 2.5, True])
+@pytest.mark.parametrize("size", [0, -1, -3, 1.5, 2.5, True, "8", None])
 def test_bad_batch_size_is_refused(size: Any) -> None:
     images, labels = _ids()
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ArgumentError, match=r"batch_size: expected an int >= 1, found"):
         batches(images, labels, size)
+
+
+def test_options_accept_numpy_integers_and_store_ints() -> None:
+    opts = BatchOptions(np.int64(8), seed=np.uint32(3), epoch=np.int32(2), shard=(np.int8(1), 2))
+    assert (opts.batch_size, opts.seed, opts.epoch, opts.shard) == (8, 3, 2, (1, 2))
+    assert all(type(v) is int for v in (opts.batch_size, opts.seed, opts.epoch, *opts.shard))
+    assert _order(seed=np.int64(5), epoch=np.int64(3)) == _order(seed=5, epoch=3)
+
+
+def test_argument_error_is_an_imagesets_value_and_type_error() -> None:
+    with pytest.raises(ArgumentError) as info:
+        BatchOptions(0)
+    assert isinstance(info.value, ImagesetsError)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
 
 
 def test_mismatched_labels_and_bad_images_are_refused() -> None:
@@ -144,7 +176,7 @@ def test_mismatched_labels_and_bad_images_are_refused() -> None:
         batches(images, labels.astype(np.float32), 4)
     with pytest.raises(ValueError, match=r"images: expected shape"):
         batches(images.reshape(50, 4), labels, 4)
-    with pytest.raises(TypeError, match="take"):
+    with pytest.raises(ArgumentError, match="take"):
         batches([[1]] * 50, labels, 4)  # type: ignore[arg-type]
 
 
@@ -255,21 +287,22 @@ def test_transform_streams_differ_per_epoch_batch_and_shard() -> None:
 def test_batch_plan_length_matches_the_batches() -> None:
     for shard in (None, (0, 3), (2, 3)):
         for drop_last in (False, True):
-            plan = BatchPlan.create(50, 7, seed=1, shard=shard, drop_last=drop_last)
+            opts = BatchOptions(7, seed=1, shard=shard, drop_last=drop_last)
+            plan = BatchPlan.create(50, opts)
             assert len(plan) == len(list(plan.batch_indices()))
-    assert len(BatchPlan.create(50, 7, seed=1)) == 8
-    assert len(BatchPlan.create(50, 7, seed=1, drop_last=True)) == 7
+    assert len(BatchPlan.create(50, BatchOptions(7, seed=1))) == 8
+    assert len(BatchPlan.create(50, BatchOptions(7, seed=1, drop_last=True))) == 7
 
 
 def test_batch_plan_fixes_a_fresh_seed_once() -> None:
-    plan = BatchPlan.create(50, 7)
+    plan = BatchPlan.create(50, BatchOptions(7))
     assert plan.indices().tolist() == plan.indices().tolist()
     assert isinstance(plan.seed, int)
 
 
 def test_epoch_batches_advance_one_epoch_per_iteration() -> None:
     images, labels = _ids()
-    loader = EpochBatches(images, labels, 10, seed=4)
+    loader = EpochBatches(images, labels, BatchOptions(10, seed=4))
     first = [y.tolist() for _, y in loader]
     second = [y.tolist() for _, y in loader]
     assert first == [y.tolist() for _, y in batches(images, labels, 10, seed=4, epoch=0)]
@@ -277,6 +310,8 @@ def test_epoch_batches_advance_one_epoch_per_iteration() -> None:
     loader.set_epoch(0)
     assert [y.tolist() for _, y in loader] == first
     assert len(loader) == 5
+    with pytest.raises(ArgumentError, match="epoch: expected an int >= 0, found -1"):
+        loader.set_epoch(-1)
 
 
 class _Decoding:
@@ -331,8 +366,10 @@ def test_sample_source_errors_reach_the_caller() -> None:
 
 def test_bad_worker_counts_are_refused() -> None:
     images, labels = _data()
-    with pytest.raises(ValueError, match="workers and prefetch"):
+    with pytest.raises(ArgumentError, match="workers: expected an int >= 1, found 0"):
         batches(_Decoding(images), labels, 8, seed=0, workers=0)
+    with pytest.raises(ArgumentError, match="prefetch: expected an int >= 1, found 0"):
+        batches(_Decoding(images), labels, 8, seed=0, prefetch=0)
 
 
 def test_packed_jpeg_store_is_a_sample_source() -> None:

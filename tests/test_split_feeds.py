@@ -28,13 +28,13 @@ def test_batches_cover_the_epoch_once_in_a_seeded_order(train: imagesets.Split) 
     assert np.array_equal(np.sort(seen), np.arange(len(train)))
 
 
-def _indices(split: imagesets.Split, seed: int) -> list[np.ndarray]:
+def _indices(split: imagesets.Split, **kwargs: Any) -> list[np.ndarray]:
     """Recover each batch's rows from the images (fake images are unique)."""
     flat = split.images.reshape(len(split), -1)
     lookup = {row.tobytes(): i for i, row in enumerate(flat)}
     return [
         np.array([lookup[r.tobytes()] for r in x.reshape(len(x), -1)])
-        for x, _ in split.batches(16, seed=seed)
+        for x, _ in split.batches(16, **kwargs)
     ]
 
 
@@ -79,3 +79,39 @@ def test_normalizer_uses_the_split_statistics(train: imagesets.Split) -> None:
     x, _ = next(iter(train.batches(len(train), shuffle=False, normalize=True)))
     out = step(x, np.random.default_rng(0))
     assert abs(float(out.mean())) < 1e-3 and abs(float(out.std()) - 1) < 1e-3
+
+
+def test_readme_sharded_batches_need_no_seed(train: imagesets.Split) -> None:
+    """README: ``split.batches(256, shard=(rank, world_size))``; every rank agrees (seed 0)."""
+    world_size = 3
+    parts = [np.concatenate([y for _, y in train.batches(16, shard=(rank, world_size))])
+             for rank in range(world_size)]  # fmt: skip
+    again = [np.concatenate([y for _, y in train.batches(16, seed=0, shard=(rank, world_size))])
+             for rank in range(world_size)]  # fmt: skip
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
+    rows = np.concatenate([i for r in range(world_size) for i in _indices(train, shard=(r, 3))])
+    assert np.array_equal(np.sort(rows), np.arange(len(train)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epoch": 1.5}, "epoch: expected an int >= 0"),
+        ({"epoch": -1}, "epoch: expected an int >= 0"),
+        ({"shard": 5}, "shard: expected a pair"),
+        ({"shard": (3, 2)}, "shard: the index must be in 0..1"),
+    ],
+)
+def test_split_feeds_refuse_bad_options(
+    train: imagesets.Split, kwargs: dict[str, Any], match: str
+) -> None:
+    from imagesets.errors import ArgumentError
+
+    for size in (0, -1, 1.5):
+        with pytest.raises(ArgumentError, match="batch_size"):
+            train.batches(size)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match=match):
+        train.batches(16, **kwargs)
+    pytest.importorskip("torch", reason="PyTorch is installed by requirements-test.txt")
+    with pytest.raises(ArgumentError, match=match):
+        train.torch_loader(16, **kwargs)

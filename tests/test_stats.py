@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from imagesets.errors import ArgumentError
 from imagesets.stats import ChannelStats, channel_stats, class_counts
 
 
@@ -99,7 +100,7 @@ def test_large_counts_stay_exact_where_float32_sums_drift() -> None:
     ],
 )
 def test_bad_inputs(images: np.ndarray[Any, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArgumentError, match=message):
         channel_stats(images)
 
 
@@ -122,5 +123,5 @@ def test_class_counts() -> None:
     ],
 )
 def test_class_counts_errors(labels: np.ndarray[Any, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArgumentError, match=message):
         class_counts(labels, 10)

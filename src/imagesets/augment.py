@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .errors import ArgumentError
+
 __all__ = [
     "Compose",
     "Normalize",
@@ -45,7 +47,7 @@ def _spatial_axes(batch: Array, layout: str) -> tuple[int, int]:
     table = {("NHWC", 3): (1, 2), ("NHWC", 4): (1, 2), ("NCHW", 3): (1, 2), ("NCHW", 4): (2, 3)}
     axes = table.get((layout, batch.ndim))
     if axes is None:
-        raise ValueError(
+        raise ArgumentError(
             f"batch: expected a 3-D or 4-D batch in layout NHWC or NCHW,"
             f" found shape {batch.shape} with layout {layout!r}"
         )
@@ -84,7 +86,7 @@ def random_crop(
     room_h = batch.shape[h_axis] + 2 * padding - height
     room_w = batch.shape[w_axis] + 2 * padding - width
     if padding < 0 or min(room_h, room_w) < 0 or min(height, width) < 1:
-        raise ValueError(
+        raise ArgumentError(
             f"random_crop: size {(height, width)} must fit the image"
             f" {batch.shape[h_axis], batch.shape[w_axis]} padded by {padding} (padding >= 0)"
         )
@@ -116,7 +118,7 @@ def random_flip(
     Returns a new array of the same shape and dtype; ``batch`` is not modified.
     """
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"random_flip: p must be in [0, 1], found {p}")
+        raise ArgumentError(f"random_flip: p must be in [0, 1], found {p}")
     _, w_axis = _spatial_axes(batch, layout)
     chosen = rng.random(len(batch)) < p
     out = np.array(batch, copy=True)
@@ -140,7 +142,7 @@ def normalize(
     mean_a = _per_channel(batch, mean, "mean", layout)
     std_a = _per_channel(batch, std, "std", layout)
     if np.any(std_a == 0):
-        raise ValueError(f"normalize: std must not contain 0, found {np.ravel(std_a).tolist()}")
+        raise ArgumentError(f"normalize: std must not contain 0, found {np.ravel(std_a).tolist()}")
     out = np.subtract(batch, mean_a, dtype=np.float32)
     out /= std_a
     return out
@@ -154,7 +156,7 @@ def _per_channel(batch: Array, values: float | Sequence[float], name: str, layou
     if arr.size == 1:
         return arr.reshape(())
     if arr.size != channels:
-        raise ValueError(
+        raise ArgumentError(
             f"normalize: {name} has {arr.size} values; the batch {batch.shape} ({layout})"
             f" has {channels} channel(s): give one value per channel or a single value"
         )

@@ -17,8 +17,12 @@ Sharding rule (``shard=(index, count)``), applied to the epoch's permutation ``p
   samples and, with the final partial batch dropped too, every shard yields the same number of
   batches (what data-parallel training needs to keep its workers in step).
 
-Each shard is therefore shuffled too. Shuffled shards need a shared integer ``seed``: with
-``seed=None`` every worker would draw a different permutation and the shards would overlap.
+Each shard is therefore shuffled too. Every worker must draw the same permutation, so a
+shuffled shard with ``seed=None`` uses seed 0 (torch's ``DistributedSampler`` default) rather
+than fresh entropy, which would make the shards overlap.
+
+Every keyword is a field of :class:`BatchOptions`, checked once when the options are made;
+:func:`batches` and the torch, TensorFlow and JAX adapters all take the same keywords.
 
 >>> import numpy as np
 >>> images = np.zeros((10, 28, 28), np.uint8); labels = np.arange(10, dtype=np.uint8)
@@ -28,18 +32,23 @@ Each shard is therefore shuffled too. Shuffled shards need a shared integer ``se
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from .errors import ArgumentError
+
 __all__ = [
+    "BatchOptions",
     "BatchPlan",
     "EpochBatches",
     "Layout",
@@ -47,6 +56,7 @@ __all__ = [
     "Transform",
     "batches",
     "epoch_indices",
+    "feed",
 ]
 
 Layout = Literal["NHWC", "NCHW"]
@@ -76,38 +86,145 @@ class SampleSource(Protocol):
 Images = Array | SampleSource
 
 
-def _check_seed(seed: int | None) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed: expected None or an int >= 0, found {seed!r}")
-
-
-def _check_shard(shard: tuple[int, int] | None) -> None:
-    if shard is None:
-        return
-    index, count = shard
-    if not (isinstance(count, int) and count >= 1 and isinstance(index, int)):
-        raise ValueError(f"shard: expected (index, count) ints with count >= 1, found {shard!r}")
-    if not 0 <= index < count:
-        raise ValueError(f"shard: index must be in [0, {count}), found {index}")
-
-
-def _check_plan(
-    n: int, seed: int | None, epoch: int, shuffle: bool, shard: tuple[int, int] | None
-) -> None:
-    _check_seed(seed)
-    _check_shard(shard)
-    if n < 0 or epoch < 0:
-        raise ValueError(f"n and epoch: expected ints >= 0, found n={n}, epoch={epoch}")
-    if shuffle and seed is None and shard is not None:
-        raise ValueError(
-            "shard: shuffled shards need the same integer seed in every worker, found seed=None;"
-            " pass seed=<int>"
+def _whole(name: str, value: object, minimum: int) -> int:
+    """``value`` as an int >= ``minimum`` (numpy integers too), or an :class:`ArgumentError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ArgumentError(
+            f"{name}: expected an int >= {minimum}, found {value!r} ({type(value).__name__})"
         )
+    if value < minimum:
+        raise ArgumentError(f"{name}: expected an int >= {minimum}, found {value}")
+    return int(value)
+
+
+def _optional_whole(name: str, value: object, minimum: int) -> int | None:
+    return None if value is None else _whole(name, value, minimum)
+
+
+def _shard_pair(shard: object) -> tuple[int, int] | None:
+    """``shard`` as ``(index, count)`` ints with ``0 <= index < count``, or None."""
+    if shard is None:
+        return None
+    if not isinstance(shard, (tuple, list)) or len(shard) != 2:
+        raise ArgumentError(
+            f"shard: expected a pair (index, count) such as shard=(rank, world_size),"
+            f" found {shard!r}"
+        )
+    index, count = _whole("shard index", shard[0], 0), _whole("shard count", shard[1], 1)
+    if index >= count:
+        raise ArgumentError(
+            f"shard: the index must be in 0..{count - 1} for {count} shards, found {shard!r};"
+            " pass shard=(rank, world_size) with rank < world_size"
+        )
+    return index, count
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentError(f"{name}: expected True or False, found {value!r}")
+    return bool(value)
 
 
 def _fresh_seed() -> int:
     """128 bits from the OS, as ``np.random.SeedSequence()`` would draw."""
     return secrets.randbits(128)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Every option of a batch feed, checked once: the one keyword list of :func:`batches`,
+    :class:`EpochBatches` and the torch, TensorFlow and JAX adapters.
+
+    Attributes:
+        batch_size: samples per batch (int >= 1); the last batch is shorter unless
+            ``drop_last``.
+        shuffle, seed, epoch: order from ``default_rng([seed, epoch])`` (module docstring);
+            ``seed`` None or an int >= 0 (None: fresh entropy each call), ``epoch`` an int >= 0.
+        drop_last: drop the final partial batch (and, with ``shard``, the ``n % count`` extra
+            samples, so every shard yields the same number of batches).
+        normalize: True gives floats ``x / 255`` in ``[0, 1]`` (float32 unless ``dtype``).
+        layout: "NHWC" keeps the stored shape; "NCHW" gives ``(B, C, H, W)``, and grayscale
+            ``(B, H, W)`` becomes ``(B, 1, H, W)``.
+        dtype: output dtype; without ``normalize`` the values are cast unscaled (0-255).
+        shard: ``(index, count)``, this worker's part of each epoch. A shuffled shard with
+            ``seed=None`` uses seed 0, as torch's ``DistributedSampler`` does, so that every
+            worker draws the same permutation and the shards stay disjoint.
+        transform: ``transform(images, rng) -> images`` run on each converted batch with
+            ``rng = BatchPlan.rng(batch_number)``, so augmentation is reproducible per seed.
+        workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and
+            batches in flight (default: twice the workers); unused for arrays.
+
+    Every field is checked when the options are made; a bad one raises :class:`ArgumentError`
+    naming it. Integers may be numpy integers and are stored as ``int``.
+
+    >>> BatchOptions(256, shard=(1, 4)).seed
+    0
+    >>> BatchOptions.from_kwargs(8, {"sed": 1})
+    Traceback (most recent call last):
+    imagesets.errors.ArgumentError: batches: unknown keyword 'sed' (did you mean 'seed'?); ...
+    """
+
+    batch_size: int
+    shuffle: bool = True
+    seed: int | None = None
+    epoch: int = 0
+    drop_last: bool = False
+    normalize: bool = False
+    layout: Layout = "NHWC"
+    dtype: npt.DTypeLike | None = None
+    shard: tuple[int, int] | None = None
+    transform: Transform | None = None
+    workers: int | None = None
+    prefetch: int | None = None
+
+    def __post_init__(self) -> None:
+        put = functools.partial(object.__setattr__, self)
+        put("batch_size", _whole("batch_size", self.batch_size, 1))
+        put("epoch", _whole("epoch", self.epoch, 0))
+        for name in ("shuffle", "drop_last", "normalize"):
+            put(name, _flag(name, getattr(self, name)))
+        put("shard", _shard_pair(self.shard))
+        seed = _optional_whole("seed", self.seed, 0)
+        put("seed", 0 if seed is None and self.shard is not None and self.shuffle else seed)
+        if self.layout not in _LAYOUTS:
+            raise ArgumentError(
+                f"layout: expected one of {sorted(_LAYOUTS)}, found {self.layout!r}"
+            )
+        _target_dtype(self.normalize, self.dtype)
+        if self.transform is not None and not callable(self.transform):
+            raise ArgumentError(
+                f"transform: expected None or a callable (images, rng) -> images,"
+                f" found {type(self.transform).__name__}"
+            )
+        put("workers", _optional_whole("workers", self.workers, 1))
+        put("prefetch", _optional_whole("prefetch", self.prefetch, 1))
+
+    @classmethod
+    def from_kwargs(
+        cls,
+        batch_size: int,
+        kwargs: Mapping[str, Any],
+        *,
+        caller: str = "batches",
+        defaults: Mapping[str, Any] | None = None,
+    ) -> BatchOptions:
+        """The options of ``caller(..., batch_size, **kwargs)``; ``defaults`` are the caller's
+        own defaults for keywords it was not given. An unknown keyword is an
+        :class:`ArgumentError` naming the close matches and every valid keyword."""
+        names = [f.name for f in fields(cls)][1:]
+        for key in kwargs:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ArgumentError(
+                    f"{caller}: unknown keyword {key!r}{hint}; the keywords are {', '.join(names)}"
+                )
+        return cls(batch_size, **{**(defaults or {}), **kwargs})
+
+    @property
+    def out_dtype(self) -> np.dtype[Any] | None:
+        """The dtype of the served images (None: the stored uint8)."""
+        return _target_dtype(self.normalize, self.dtype)
 
 
 def epoch_indices(
@@ -122,19 +239,25 @@ def epoch_indices(
     """The sample numbers of one epoch (of one shard), in the order they are served.
 
     Returns an int64 array of distinct values in ``[0, n)``; ``shuffle=False`` keeps them
-    ascending. The sharding rule is in the module docstring.
+    ascending. The arguments are those of :class:`BatchOptions`; the sharding rule is in the
+    module docstring.
 
     >>> epoch_indices(6, seed=1, shuffle=False, shard=(1, 2)).tolist()
     [1, 3, 5]
     """
-    _check_plan(n, seed, epoch, shuffle, shard)
-    order = _permutation(n, seed, epoch) if shuffle else np.arange(n, dtype=np.int64)
-    return _apply_shard(order, shard, drop_last)
+    n = _whole("n", n, 0)
+    options = BatchOptions(1, shuffle, seed, epoch, drop_last, shard=shard)
+    return _epoch_order(n, options)
 
 
-def _permutation(n: int, seed: int | None, epoch: int) -> IndexArray:
-    key = _fresh_seed() if seed is None else seed
-    return np.random.default_rng([key, epoch]).permutation(n).astype(np.int64, copy=False)
+def _epoch_order(n: int, options: BatchOptions) -> IndexArray:
+    if options.shuffle:
+        key = _fresh_seed() if options.seed is None else options.seed
+        gen = np.random.default_rng([key, options.epoch])
+        order = gen.permutation(n).astype(np.int64, copy=False)
+    else:
+        order = np.arange(n, dtype=np.int64)
+    return _apply_shard(order, options.shard, options.drop_last)
 
 
 def _apply_shard(order: IndexArray, shard: tuple[int, int] | None, drop_last: bool) -> IndexArray:
@@ -155,71 +278,55 @@ def _shard_length(n: int, shard: tuple[int, int] | None, drop_last: bool) -> int
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """The batches of one epoch as index arrays, and the random streams of their transforms.
+    """The batches of one epoch of ``n`` samples as index arrays, and the random streams of
+    their transforms.
 
-    ``seed`` is always an int here: :meth:`create` turns ``None`` into fresh entropy once, so
-    the permutation and every batch's transform generator come from the same key.
+    ``options.seed`` is always an int here: :meth:`create` turns ``None`` into fresh entropy
+    once, so the permutation and every batch's transform generator come from the same key.
 
-    >>> plan = BatchPlan.create(10, 4, seed=0, drop_last=False)
+    >>> plan = BatchPlan.create(10, BatchOptions(4, seed=0))
     >>> len(plan), [len(i) for i in plan.batch_indices()]
     (3, [4, 4, 2])
     """
 
     n: int
-    batch_size: int
-    seed: int
-    epoch: int = 0
-    shuffle: bool = True
-    drop_last: bool = False
-    shard: tuple[int, int] | None = None
+    options: BatchOptions
 
     @classmethod
-    def create(
-        cls,
-        n: int,
-        batch_size: int,
-        *,
-        seed: int | None = None,
-        epoch: int = 0,
-        shuffle: bool = True,
-        drop_last: bool = False,
-        shard: tuple[int, int] | None = None,
-    ) -> BatchPlan:
-        """Validate the arguments and fix the seed (fresh entropy when ``seed`` is None)."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected an int >= 1, found {batch_size!r}")
-        _check_plan(n, seed, epoch, shuffle, shard)
-        key = _fresh_seed() if seed is None else seed
-        return cls(n, batch_size, key, epoch, shuffle, drop_last, shard)
+    def create(cls, n: int, options: BatchOptions) -> BatchPlan:
+        """Fix the seed (fresh entropy when ``options.seed`` is None)."""
+        if options.seed is None:
+            options = replace(options, seed=_fresh_seed())
+        return cls(_whole("n", n, 0), options)
+
+    @property
+    def seed(self) -> int:
+        """The seed of the permutation and of the transform generators."""
+        return int(self.options.seed or 0)
 
     def indices(self) -> IndexArray:
         """All sample numbers of this epoch and shard, in serving order (int64)."""
-        return epoch_indices(
-            self.n,
-            seed=self.seed,
-            epoch=self.epoch,
-            shuffle=self.shuffle,
-            shard=self.shard,
-            drop_last=self.drop_last,
-        )
+        return _epoch_order(self.n, self.options)
 
     def __len__(self) -> int:
         """The number of batches this plan yields."""
-        count = _shard_length(self.n, self.shard, self.drop_last)
-        whole, rest = divmod(count, self.batch_size)
-        return whole + (1 if rest and not self.drop_last else 0)
+        opt = self.options
+        count = _shard_length(self.n, opt.shard, opt.drop_last)
+        whole, rest = divmod(count, opt.batch_size)
+        return whole + (1 if rest and not opt.drop_last else 0)
 
     def batch_indices(self) -> Iterator[IndexArray]:
         """One int64 index array per batch, in order (views into :meth:`indices`)."""
-        order = self.indices()
-        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            yield order[start : start + self.batch_size]
+        order, size = self.indices(), self.options.batch_size
+        stop = len(order) - len(order) % size if self.options.drop_last else len(order)
+        for start in range(0, stop, size):
+            yield order[start : start + size]
 
     def rng(self, batch_number: int) -> np.random.Generator:
         """The generator handed to the transform of batch ``batch_number`` (deterministic)."""
-        shard_index = self.shard[0] if self.shard else 0
-        key = [self.seed, self.epoch, _AUGMENT_TAG, shard_index, batch_number]
+        opt = self.options
+        shard_index = opt.shard[0] if opt.shard else 0
+        key = [self.seed, opt.epoch, _AUGMENT_TAG, shard_index, batch_number]
         return np.random.default_rng(key)
 
 
@@ -233,11 +340,17 @@ class _Convert:
 
 
 def _target_dtype(normalize: bool, dtype: npt.DTypeLike | None) -> np.dtype[Any] | None:
-    if not normalize:
-        return None if dtype is None else np.dtype(dtype)
-    target = np.dtype(np.float32 if dtype is None else dtype)
-    if target.kind != "f":
-        raise ValueError(f"dtype: normalize=True needs a float dtype, found {target}")
+    """The served dtype: None keeps uint8; ``normalize`` alone gives float32."""
+    if dtype is None:
+        return np.dtype(np.float32) if normalize else None
+    try:
+        target = np.dtype(dtype)
+    except TypeError as exc:
+        raise ArgumentError(
+            f"dtype: expected a numpy dtype such as 'float32', found {dtype!r}"
+        ) from exc
+    if normalize and target.kind != "f":
+        raise ArgumentError(f"dtype: normalize=True needs a float dtype, found {target}")
     return target
 
 
@@ -275,45 +388,31 @@ def _gather(images: Images, idx: IndexArray) -> Array:
     got = images.take(idx)
     if not isinstance(got, np.ndarray) or got.shape[:1] != (len(idx),):
         shape = getattr(got, "shape", type(got).__name__)
-        raise ValueError(
+        raise ArgumentError(
             f"{type(images).__name__}.take: expected an array of {len(idx)} samples, found {shape}"
         )
     return got
 
 
-def _check_arrays(images: Images, labels: Array, layout: str) -> None:
-    if layout not in _LAYOUTS:
-        raise ValueError(f"layout: expected one of {sorted(_LAYOUTS)}, found {layout!r}")
+def _check_arrays(images: Images, labels: Array) -> None:
     if isinstance(images, np.ndarray) and images.ndim not in (3, 4):
-        raise ValueError(f"images: expected shape (N, H, W) or (N, H, W, C), found {images.shape}")
+        raise ArgumentError(
+            f"images: expected shape (N, H, W) or (N, H, W, C), found {images.shape}"
+        )
     if not isinstance(images, (np.ndarray, SampleSource)):
-        raise TypeError(
+        raise ArgumentError(
             f"images: expected a numpy array or an object with __len__ and take(indices),"
             f" found {type(images).__name__}"
         )
     if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(images):
-        raise ValueError(
+        raise ArgumentError(
             f"labels: expected an integer array of shape ({len(images)},),"
             f" found {labels.dtype} {labels.shape}"
         )
 
 
 def batches(
-    images: Images,
-    labels: npt.ArrayLike,
-    batch_size: int,
-    *,
-    shuffle: bool = True,
-    seed: int | None = None,
-    epoch: int = 0,
-    drop_last: bool = False,
-    normalize: bool = False,
-    layout: Layout = "NHWC",
-    dtype: npt.DTypeLike | None = None,
-    shard: tuple[int, int] | None = None,
-    transform: Transform | None = None,
-    workers: int | None = None,
-    prefetch: int | None = None,
+    images: Images, labels: npt.ArrayLike, batch_size: int, **options: Any
 ) -> Iterator[tuple[Array, Array]]:
     """Yield ``(images, labels)`` batches of one epoch, each gathered in one vectorised step.
 
@@ -325,39 +424,30 @@ def batches(
             made a normalized NCHW CIFAR epoch 2.7x slower here (the copies are memory-bound).
         labels: integer array ``(N,)``; served as int64.
         batch_size: samples per batch; the last batch is shorter unless ``drop_last``.
-        shuffle, seed, epoch: order from ``default_rng([seed, epoch])``; see the module notes.
-        shard: ``(index, count)``, this worker's part of the epoch (module docstring).
-        normalize: True gives floats ``x / 255`` in ``[0, 1]`` (float32 unless ``dtype``).
-        layout: "NHWC" keeps the stored shape; "NCHW" gives ``(B, C, H, W)``, and grayscale
-            ``(B, H, W)`` becomes ``(B, 1, H, W)``.
-        dtype: output dtype; without ``normalize`` the values are cast unscaled (0-255).
-        transform: ``transform(images, rng) -> images`` run on each converted batch with
-            ``rng = BatchPlan.rng(batch_number)``, so augmentation is reproducible per seed.
+        options: the keywords of :class:`BatchOptions` (``shuffle=True, seed=None, epoch=0,
+            drop_last=False, normalize=False, layout="NHWC", dtype=None, shard=None,
+            transform=None, workers=None, prefetch=None``), each checked before anything runs.
 
     Yields:
         ``(x, y)``: ``x`` a C-contiguous array of up to ``batch_size`` samples in permutation
         order, ``y`` int64 ``(B,)``. Each batch is a fresh array the caller may modify.
     """
+    return feed(images, labels, BatchOptions.from_kwargs(batch_size, options))
+
+
+def feed(
+    images: Images, labels: npt.ArrayLike, options: BatchOptions
+) -> Iterator[tuple[Array, Array]]:
+    """The batches of :func:`batches`, from options made already (what the adapters call)."""
     labels = np.asarray(labels)
-    _check_arrays(images, labels, layout)
-    plan = BatchPlan.create(
-        len(images),
-        batch_size,
-        seed=seed,
-        epoch=epoch,
-        shuffle=shuffle,
-        drop_last=drop_last,
-        shard=shard,
-    )
-    conv = _Convert(_target_dtype(normalize, dtype), normalize, layout)
-    tasks = _tasks(images, labels, plan, conv, transform)
+    _check_arrays(images, labels)
+    plan = BatchPlan.create(len(images), options)
+    conv = _Convert(options.out_dtype, options.normalize, options.layout)
+    tasks = _tasks(images, labels, plan, conv, options.transform)
     if isinstance(images, np.ndarray):
         return (task() for task in tasks)
-    threads = (os.cpu_count() or 1) if workers is None else workers
-    ahead = 2 * threads if prefetch is None else prefetch
-    if threads < 1 or ahead < 1:
-        raise ValueError(f"workers and prefetch: expected >= 1, found {workers}, {prefetch}")
-    return _threaded(tasks, threads, ahead)
+    threads = options.workers or os.cpu_count() or 1
+    return _threaded(tasks, threads, options.prefetch or 2 * threads)
 
 
 def _tasks(
@@ -408,43 +498,31 @@ def _threaded(tasks: Iterator[Callable[[], _T]], workers: int, prefetch: int) ->
 
 
 class EpochBatches:
-    """Batches that can be iterated again: iteration ``k`` serves epoch ``epoch + k``.
+    """Batches that can be iterated again: iteration ``k`` serves epoch ``options.epoch + k``.
 
     Framework loops iterate one loader object once per epoch; a fixed epoch would repeat the
     same order every time, so each ``iter()`` takes the current epoch and advances it.
     :meth:`set_epoch` sets it explicitly (to resume, or to keep data-parallel workers in step).
-    ``options`` are the keyword arguments of :func:`batches` other than ``epoch``.
 
     >>> import numpy as np
-    >>> loader = EpochBatches(np.zeros((4, 2, 2), np.uint8), np.arange(4), 2, seed=0)
+    >>> loader = EpochBatches(np.zeros((4, 2, 2), np.uint8), np.arange(4), BatchOptions(2, seed=0))
     >>> first, second = [[y.tolist() for _, y in loader] for _ in range(2)]
     >>> len(loader), loader.epoch, first != second
     (2, 2, True)
     """
 
-    def __init__(
-        self,
-        images: Images,
-        labels: npt.ArrayLike,
-        batch_size: int,
-        *,
-        epoch: int = 0,
-        **options: Any,
-    ) -> None:
-        self.images, self.labels, self.batch_size = images, np.asarray(labels), batch_size
-        self.epoch, self.options = epoch, options
-        batches(images, self.labels, batch_size, epoch=epoch, **options)  # validates, lazily
+    def __init__(self, images: Images, labels: npt.ArrayLike, options: BatchOptions) -> None:
+        self.images, self.labels, self.options = images, np.asarray(labels), options
+        _check_arrays(images, self.labels)
+        self.epoch = options.epoch
 
     def set_epoch(self, epoch: int) -> None:
         """Serve ``epoch`` on the next iteration (then ``epoch + 1``, ...)."""
-        self.epoch = epoch
+        self.epoch = _whole("epoch", epoch, 0)
 
     def __iter__(self) -> Iterator[tuple[Array, Array]]:
         epoch, self.epoch = self.epoch, self.epoch + 1
-        return batches(self.images, self.labels, self.batch_size, epoch=epoch, **self.options)
+        return feed(self.images, self.labels, replace(self.options, epoch=epoch))
 
     def __len__(self) -> int:
-        keys = ("seed", "shuffle", "drop_last", "shard")
-        plan = {k: self.options[k] for k in keys if k in self.options}
-        plan.setdefault("seed", 0)
-        return len(BatchPlan.create(len(self.images), self.batch_size, **plan))
+        return len(BatchPlan(len(self.images), self.options))

@@ -179,7 +179,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"{len(split)} examples (0..{len(split) - 1})"
         )
     image, target = split[args.index]
-    scale = args.scale or max(1, 224 // max(image.shape[:2]))
+    scale = args.scale if args.scale is not None else max(1, 224 // max(image.shape[:2]))
     if "boxes" in split.arrays:
         digits = " ".join(str(int(d)) for d in target["label"])
         _out(f"{args.split} digits [{args.index}] = {digits} ({len(target)} boxes)")
@@ -190,7 +190,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         _out(f"{args.split} label [{args.index}] = {int(target)}{suffix}")
         picture = viz.scaled(image, scale)
     if args.out:
-        picture.save(args.out)
+        viz.save_picture(picture, args.out)
         _out(f"wrote {args.out}")
     elif not args.quiet:
         _out(viz.ascii_preview(image))
@@ -214,9 +214,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
             raise ImagesetsError(f"{args.name} has no {args.by} labels; use --by class")
         labels, names = split.arrays[key], list(split.label_names["superclasses"])
     names = names or [str(i) for i in range(int(labels.max()) + 1)]
-    viz.grid(
+    picture = viz.grid(
         split.arrays["images"], labels, names, per_class=args.per_class, scale=args.scale
-    ).save(args.out)
+    )
+    viz.save_picture(picture, args.out)
     _out(f"wrote {args.out} ({len(names)} rows x {args.per_class})")
     return 0
 

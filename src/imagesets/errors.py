@@ -16,6 +16,7 @@ around :func:`imagesets.load` with a wrong name::
     |   +-- UnsafeArchiveError                tar/zip members outside the target, links, devices
     |   +-- UnsafePickleError                 a pickle asking for a global we do not admit
     +-- MissingDependencyError (ImportError)  an optional extra is not installed; names it
+    +-- ArgumentError (ValueError, TypeError) a bad argument or option: names it, the valid range
 
 Messages follow one rule: what failed, on which input, what was expected, what was found, and
 what to do.
@@ -24,6 +25,7 @@ what to do.
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "CacheError",
     "CatalogError",
     "FetchError",
@@ -88,6 +90,11 @@ class UnsafePickleError(FormatError):
 
 class MissingDependencyError(ImagesetsError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class ArgumentError(ImagesetsError, ValueError, TypeError):
+    """An argument (or CLI option) of the wrong type or out of range: names the argument, what
+    is allowed and what was found. Catchable as ``ValueError`` or ``TypeError``."""
 
 
 def require(module: str, extra: str, feature: str) -> object:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ArgumentError
+
 __all__ = ["ChannelStats", "SplitStats", "channel_stats", "class_counts", "split_stats"]
 
 _PIXELS_PER_CHUNK = 1 << 18  # values per channel summed at a time: ~0.5 MB of uint16
@@ -42,7 +44,7 @@ class ChannelStats:
 
 def _as_nhwc(images: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     if images.dtype != np.uint8 or images.ndim not in (3, 4):
-        raise ValueError(
+        raise ArgumentError(
             f"channel_stats needs uint8 images (N, H, W) or (N, H, W, C), "
             f"got {images.dtype} with shape {images.shape}"
         )
@@ -77,7 +79,7 @@ def channel_stats(images: np.ndarray[Any, Any], *, chunk: int | None = None) -> 
     """
     x = _as_nhwc(images)
     if len(x) == 0:
-        raise ValueError("channel_stats needs at least one image, got an empty array")
+        raise ArgumentError("channel_stats needs at least one image, got an empty array")
     per_image = max(1, math.prod(x.shape[1:3]))
     step = chunk or max(1, _PIXELS_PER_CHUNK // per_image)
     sums, squares = [0] * x.shape[-1], [0] * x.shape[-1]
@@ -103,10 +105,10 @@ def class_counts(labels: np.ndarray[Any, Any], num_classes: int) -> np.ndarray[A
     """
     values = np.asarray(labels)
     if not np.issubdtype(values.dtype, np.integer):
-        raise ValueError(f"class_counts needs integer labels, got dtype {values.dtype}")
+        raise ArgumentError(f"class_counts needs integer labels, got dtype {values.dtype}")
     if values.size and (int(values.min()) < 0 or int(values.max()) >= num_classes):
         bad = int(values.min()) if int(values.min()) < 0 else int(values.max())
-        raise ValueError(f"label {bad} is outside 0..{num_classes - 1}")
+        raise ArgumentError(f"label {bad} is outside 0..{num_classes - 1}")
     return np.bincount(values.ravel().astype(np.intp), minlength=num_classes).astype(np.int64)
 
 

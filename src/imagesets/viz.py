@@ -1,18 +1,38 @@
 """Pictures: one image scaled up, a sprite grid of K images per class, a terminal preview.
 
 All functions take uint8 images, ``(H, W)`` grayscale or ``(H, W, 3)`` RGB, values 0-255, and
-return Pillow images (or text); saving is the caller's business.
+return Pillow images (or text); :func:`save_picture` writes one, checking the path first.
+
+Pictures are bounded so that a typo cannot allocate gigabytes: an enlarged image stays within
+:data:`MAX_SIDE` pixels a side, a sprite within ``MAX_SIDE ** 2`` pixels. Every bad argument is
+an :class:`imagesets.errors.ArgumentError` naming it and what is allowed.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["ascii_preview", "grid", "pick_per_class", "scaled"]
+from .errors import ArgumentError
+
+__all__ = [
+    "MAX_SIDE",
+    "ascii_preview",
+    "grid",
+    "pick_per_class",
+    "save_picture",
+    "scaled",
+    "writable_extensions",
+]
+
+#: The largest side, in pixels, of an enlarged image; a sprite may hold ``MAX_SIDE ** 2`` pixels.
+MAX_SIDE = 8192
 
 Array = np.ndarray[Any, Any]
 _SHADES = " .:-=+*#%@"
@@ -27,14 +47,33 @@ def _to_pil(image: Array) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(arr))
 
 
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ArgumentError(f"{name}: expected an int >= 1, found {value!r}")
+    return int(value)
+
+
 def scaled(image: Array, scale: int = 8) -> Image.Image:
-    """``image`` enlarged ``scale`` times with nearest-neighbour (pixels stay sharp squares)."""
+    """``image`` enlarged ``scale`` times with nearest-neighbour (pixels stay sharp squares).
+
+    ``scale`` is an int >= 1; above 1, the picture must stay within :data:`MAX_SIDE` pixels a
+    side (the error says the largest scale that fits).
+    """
     pil = _to_pil(image)
+    scale = _positive("scale", scale)
+    longest = max(pil.width, pil.height, 1)
+    if scale > 1 and longest * scale > MAX_SIDE:
+        raise ArgumentError(
+            f"scale: {scale} would make a {pil.width * scale} x {pil.height * scale} px picture"
+            f" of this {pil.width} x {pil.height} image; the largest side is {MAX_SIDE} px,"
+            f" so use a scale of at most {max(1, MAX_SIDE // longest)}"
+        )
     return pil.resize((pil.width * scale, pil.height * scale), Image.Resampling.NEAREST)
 
 
 def pick_per_class(labels: Array, num_classes: int, per_class: int) -> list[list[int]]:
     """The first ``per_class`` indices of each class 0..num_classes-1 (fewer if scarce)."""
+    per_class = _positive("per_class", per_class)
     labels = np.asarray(labels).reshape(-1)
     return [np.flatnonzero(labels == c)[:per_class].tolist() for c in range(num_classes)]
 
@@ -56,13 +95,20 @@ def grid(images: Array, labels: Array, names: Sequence[str], *, per_class: int =
         names: one name per row (class names, or superclass names with their labels).
         per_class: images per row, the first ones of each class in index order.
         scale: nearest-neighbour enlargement of each image.
+
+    Raises:
+        ArgumentError: ``per_class`` or ``scale`` not an int >= 1, or a sprite of more than
+            ``MAX_SIDE ** 2`` pixels. ``per_class`` above the largest class is lowered to it.
     """
     rows = pick_per_class(labels, len(names), per_class)
+    scale = _positive("scale", scale)
+    per_class = max((len(r) for r in rows), default=0)  # what the split holds, at most
     h, w = images.shape[1] * scale, images.shape[2] * scale
     font = _font(max(10, min(h // 2, 16)))
     label_w = 8 + max(int(font.getlength(n)) for n in names) if names else 0
-    sheet = Image.new("RGB", (label_w + per_class * (w + pad) + pad, len(names) * (h + pad) + pad),
-                      "white")  # fmt: skip
+    size = (label_w + per_class * (w + pad) + pad, len(names) * (h + pad) + pad)
+    _check_sprite(size, len(names), per_class, scale)
+    sheet = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(sheet)
     for r, (name, idx) in enumerate(zip(names, rows, strict=True)):
         top = pad + r * (h + pad)
@@ -71,6 +117,89 @@ def grid(images: Array, labels: Array, names: Sequence[str], *, per_class: int =
             tile = scaled(images[i], scale).convert("RGB")
             sheet.paste(tile, (label_w + pad + c * (w + pad), top))
     return sheet
+
+
+def _check_sprite(size: tuple[int, int], rows: int, per_class: int, scale: int) -> None:
+    width, height = size
+    if width * height > MAX_SIDE**2:
+        raise ArgumentError(
+            f"grid: {rows} rows of {per_class} images at scale {scale} make a {width} x {height}"
+            f" px sprite ({width * height / 1e6:.0f} Mpx); the largest is"
+            f" {MAX_SIDE**2 / 1e6:.0f} Mpx ({MAX_SIDE} x {MAX_SIDE}): lower per_class or scale"
+        )
+
+
+@functools.cache
+def writable_extensions() -> dict[str, str]:
+    """Every file extension Pillow can write here (lower case, with the dot) -> its format.
+
+    Taken from Pillow's registry (``Image.registered_extensions`` with a save handler), less the
+    formats whose handler is only a stub (BUFR, GRIB, HDF5, WMF without their plugins): each
+    format is tried once on a 1-pixel RGB picture.
+    """
+    probe = Image.new("RGB", (1, 1))
+    usable: dict[str, bool] = {}
+    found: dict[str, str] = {}
+    for ext, fmt in sorted(Image.registered_extensions().items()):
+        if fmt not in Image.SAVE:
+            continue
+        if fmt not in usable:
+            usable[fmt] = _can_write(probe, fmt)
+        if usable[fmt]:
+            found[ext.lower()] = fmt
+    return found
+
+
+def _can_write(picture: Image.Image, fmt: str) -> bool:
+    try:
+        picture.save(io.BytesIO(), format=fmt)
+    except Exception:  # any failure means: not writable here
+        return False
+    return True
+
+
+def _check_out(path: Path) -> str:
+    """The Pillow format for ``path``, after checking its extension and its folder."""
+    formats = writable_extensions()
+    ext = path.suffix.lower()
+    if ext not in formats:
+        found = f"the extension {ext!r}" if ext else "no extension"
+        raise ArgumentError(
+            f"out: {str(path)!r} has {found}, which is not an image format Pillow can write;"
+            f" use one of {' '.join(sorted(formats))} (e.g. .png)"
+        )
+    folder = path.parent
+    if not folder.exists():
+        raise ArgumentError(
+            f"out: the folder {str(folder)!r} of {str(path)!r} does not exist; create it first"
+        )
+    if not folder.is_dir():
+        raise ArgumentError(f"out: {str(folder)!r} is a file, not a folder; pick another path")
+    if path.is_dir():
+        example = str(path / "picture.png")
+        raise ArgumentError(f"out: {str(path)!r} is a folder; give a file name such as {example!r}")
+    return formats[ext]
+
+
+def save_picture(picture: Image.Image, out: str | Path) -> Path:
+    """Write ``picture`` to ``out`` in the format its extension names (``.png``, ``.jpg``, ...).
+
+    The path is checked first: an extension Pillow cannot write (the error lists those it can),
+    a missing folder, or a folder in place of a file name is an :class:`ArgumentError`.
+    Returns the path written.
+    """
+    path = Path(out)
+    fmt = _check_out(path)
+    try:
+        picture.save(path, format=fmt)
+    except (ValueError, KeyError, OSError) as exc:
+        if isinstance(exc, (PermissionError, FileNotFoundError)):
+            raise
+        raise ArgumentError(
+            f"out: Pillow could not write this {picture.mode} {picture.width} x {picture.height}"
+            f" picture as {fmt} ({exc}); use .png"
+        ) from exc
+    return path
 
 
 def ascii_preview(image: Array, width: int = 28) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .errors import ArgumentError
 from .viz import scaled
 
 __all__ = ["PALETTE", "draw_boxes"]
@@ -43,7 +44,7 @@ def _font(size: int) -> Font:
 def _check_boxes(boxes: np.ndarray[Any, Any]) -> None:
     missing = [f for f in _FIELDS if f not in (boxes.dtype.names or ())]
     if missing:
-        raise ValueError(
+        raise ArgumentError(
             f"draw_boxes: boxes must be a structured array with fields {', '.join(_FIELDS)}; "
             f"found dtype {boxes.dtype} (missing {', '.join(missing)})"
         )
@@ -72,16 +73,14 @@ def draw_boxes(image: np.ndarray[Any, Any], boxes: np.ndarray[Any, Any], *,
         image: uint8 ``(H, W, 3)`` RGB or ``(H, W)`` grayscale, values 0..255.
         boxes: a structured array ``(k,)`` with ``left``, ``top``, ``width``, ``height`` and
             ``label`` (e.g. ``SvhnFullSplit.digits(i)``); boxes may reach outside the image.
-        scale: integer enlargement, >= 1.
+        scale: integer enlargement, >= 1, within :data:`imagesets.viz.MAX_SIDE` pixels a side.
 
     Returns:
         an RGB Pillow image of ``(W * scale, H * scale)`` pixels.
     """
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"draw_boxes: scale must be an int >= 1, found {scale!r}")
     boxes = np.asarray(boxes).reshape(-1)
     _check_boxes(boxes)
-    picture = scaled(image, scale).convert("RGB")
+    picture = scaled(image, scale).convert("RGB")  # checks scale (int >= 1, MAX_SIDE)
     draw, font = ImageDraw.Draw(picture), _font(max(10, 3 * scale))
     for box in boxes:
         _draw_one(draw, box, scale, font)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import require
+from ..errors import ArgumentError, require
 
 __all__ = ["to_dask"]
 
@@ -42,12 +42,12 @@ def to_dask(
     da: Any = require("dask.array", "dask", "imagesets.adapters.dask")
     labels = np.asarray(labels)
     if labels.shape != images.shape[:1]:
-        raise ValueError(
+        raise ArgumentError(
             f"labels: expected shape {images.shape[:1]} to match images {images.shape},"
             f" found {labels.shape}"
         )
     if chunks != "auto" and (isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1):
-        raise ValueError(f"chunks: expected an int >= 1 or 'auto', found {chunks!r}")
+        raise ArgumentError(f"chunks: expected an int >= 1 or 'auto', found {chunks!r}")
     x = da.from_array(_Chunks(images), chunks=(chunks,) + (-1,) * (images.ndim - 1))
     y = da.from_array(_Chunks(labels), chunks=(x.chunks[0],))
     return x, y

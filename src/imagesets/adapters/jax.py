@@ -16,51 +16,26 @@ from typing import Any
 
 import numpy.typing as npt
 
-from ..batching import Images, Layout, Transform, batches
+from ..batching import BatchOptions, Images, feed
 from ..errors import require
 
 __all__ = ["jax_batches"]
 
 
 def jax_batches(
-    images: Images,
-    labels: npt.ArrayLike,
-    batch_size: int,
-    *,
-    shuffle: bool = True,
-    seed: int | None = None,
-    epoch: int = 0,
-    drop_last: bool = False,
-    normalize: bool = False,
-    layout: Layout = "NHWC",
-    dtype: npt.DTypeLike | None = None,
-    shard: tuple[int, int] | None = None,
-    transform: Transform | None = None,
-    device: Any = None,
+    images: Images, labels: npt.ArrayLike, batch_size: int, *, device: Any = None, **options: Any
 ) -> Iterator[tuple[Any, Any]]:
     """Yield the batches of :func:`imagesets.batching.batches` as ``jax.Array`` pairs.
 
-    Same arguments and values; each pair goes through ``jax.device_put(..., device)``
-    (``device=None``: JAX's default device). The next batch is put on the device before the
-    current one is yielded, so the copy overlaps the caller's step. Labels are int64 only
-    with ``jax_enable_x64``; by default JAX stores them as int32 (same values).
+    Same arguments (the keywords of :class:`imagesets.batching.BatchOptions`) and values;
+    each pair goes through ``jax.device_put(..., device)`` (``device=None``: JAX's default
+    device). The next batch is put on the device before the current one is yielded, so the
+    copy overlaps the caller's step. Labels are int64 only with ``jax_enable_x64``; by default
+    JAX stores them as int32 (same values).
     """
+    opts = BatchOptions.from_kwargs(batch_size, options, caller="jax_batches")
     jax = require("jax", "jax", "imagesets.adapters.jax")
-    source = batches(
-        images,
-        labels,
-        batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        epoch=epoch,
-        drop_last=drop_last,
-        normalize=normalize,
-        layout=layout,
-        dtype=dtype,
-        shard=shard,
-        transform=transform,
-    )
-    return _ahead(jax, source, device)
+    return _ahead(jax, feed(images, labels, opts), device)
 
 
 def _ahead(jax: Any, source: Iterator[Any], device: Any) -> Iterator[tuple[Any, Any]]:

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..batching import EpochBatches, Images, Layout, Transform
-from ..errors import require
+from ..batching import BatchOptions, EpochBatches, Images
+from ..errors import ArgumentError, require
 
 __all__ = ["TorchLoader", "to_torch_dataset", "torch_loader"]
 
@@ -52,7 +52,7 @@ def to_torch_dataset(
     torch = _torch()
     labels = np.asarray(labels)
     if len(images) != len(labels):
-        raise ValueError(f"labels: expected {len(images)} labels, found {len(labels)}")
+        raise ArgumentError(f"labels: expected {len(images)} labels, found {len(labels)}")
     return _dataset_class(torch)(images, labels, transform)
 
 
@@ -97,7 +97,7 @@ class TorchLoader:
     ) -> None:
         self.torch = _torch()
         if pin_memory and not self.torch.cuda.is_available():
-            raise ValueError(
+            raise ArgumentError(
                 "pin_memory=True: page-locked memory needs a CUDA device and torch found none;"
                 " pass pin_memory=False"
             )
@@ -123,44 +123,31 @@ class TorchLoader:
         return tensor
 
 
+#: torch_loader's own defaults, which suit torch models; every other keyword as ``batches``.
+_TORCH_DEFAULTS = {"normalize": True, "layout": "NCHW"}
+
+
 def torch_loader(
     images: Images,
     labels: npt.ArrayLike,
     batch_size: int,
     *,
-    shuffle: bool = True,
-    seed: int | None = None,
-    epoch: int = 0,
-    drop_last: bool = False,
-    normalize: bool = True,
-    layout: Layout = "NCHW",
-    dtype: npt.DTypeLike | None = None,
-    shard: tuple[int, int] | None = None,
-    transform: Transform | None = None,
     pin_memory: bool = False,
     device: Any = None,
+    **options: Any,
 ) -> TorchLoader:
     """Batches of torch tensors, each made by one vectorised numpy gather.
 
-    The defaults suit torch models: float32 in ``[0, 1]``, ``(B, C, H, W)``; labels are int64
-    ``(B,)``. The values are exactly those of :func:`imagesets.batching.batches` with the same
-    arguments, wrapped by ``torch.from_numpy`` without a copy. Iterating the loader again
-    serves the next epoch (``epoch``, ``epoch + 1``, ...); ``set_epoch`` overrides it.
-    ``pin_memory`` pins each batch for fast asynchronous copies to ``device`` (a CUDA device
-    must exist); ``device`` moves each batch there (``"cuda"``, ``torch.device(...)``).
+    Takes the keywords of :class:`imagesets.batching.BatchOptions`, with defaults that suit
+    torch models (``normalize=True, layout="NCHW"``): float32 in ``[0, 1]``, ``(B, C, H, W)``;
+    labels are int64 ``(B,)``. The values are exactly those of
+    :func:`imagesets.batching.batches` with the same arguments, wrapped by ``torch.from_numpy``
+    without a copy. Iterating the loader again serves the next epoch (``epoch``,
+    ``epoch + 1``, ...); ``set_epoch`` overrides it. ``pin_memory`` pins each batch for fast
+    asynchronous copies to ``device`` (a CUDA device must exist); ``device`` moves each batch
+    there (``"cuda"``, ``torch.device(...)``).
     """
-    epochs = EpochBatches(
-        images,
-        labels,
-        batch_size,
-        epoch=epoch,
-        shuffle=shuffle,
-        seed=seed,
-        drop_last=drop_last,
-        normalize=normalize,
-        layout=layout,
-        dtype=dtype,
-        shard=shard,
-        transform=transform,
+    opts = BatchOptions.from_kwargs(
+        batch_size, options, caller="torch_loader", defaults=_TORCH_DEFAULTS
     )
-    return TorchLoader(epochs, pin_memory=pin_memory, device=device)
+    return TorchLoader(EpochBatches(images, labels, opts), pin_memory=pin_memory, device=device)
