@@ -17,7 +17,7 @@ from . import catalog
 from .cache import Cache, CachedFile
 from .catalog import DatasetSpec, RemoteFile
 from .dataset_info import DatasetInfo
-from .errors import CatalogError
+from .errors import ArgumentError, CatalogError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -50,7 +50,7 @@ Arrays = tuple[tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]"], ...]
 def _resolve(name: str, root: PathLike | None) -> tuple[DatasetSpec, Cache]:
     """The catalog entry of ``name`` and the cache, each resolved once for the call."""
     if root is not None and not isinstance(root, (str, os.PathLike)):
-        raise CatalogError(f"root must be a folder path, found {type(root).__name__} {root!r}")
+        raise ArgumentError(f"root must be a folder path, found {type(root).__name__} {root!r}")
     cache = Cache.at(root)
     return catalog.get(name, cache.root), cache
 
@@ -104,7 +104,7 @@ def load(
 
     Raises:
         UnknownDatasetError: no such dataset (suggests close names), or no such split.
-        CatalogError: a bad argument (a split that is not a string, an unknown option...).
+        ArgumentError: a bad argument (a split that is not a string, an unknown option...).
         FetchError: the files could not be fetched (every missing file and why).
     """
     from . import pipeline as _orchestrator
@@ -126,7 +126,7 @@ def load(
 def _check_bool(**flags: object) -> None:
     for key, value in flags.items():
         if not isinstance(value, bool):
-            raise CatalogError(f"{key} must be True or False, found {value!r}")
+            raise ArgumentError(f"{key} must be True or False, found {value!r}")
 
 
 def _split(spec: DatasetSpec, name: str, st: StoredSplit, normalize: bool) -> Split:
@@ -167,7 +167,7 @@ def load_data(
 
     spec, cache = _resolve(name, root)
     if label_mode not in ("fine", "coarse"):
-        raise CatalogError(f"label_mode must be 'fine' or 'coarse', found {label_mode!r}")
+        raise ArgumentError(f"label_mode must be 'fine' or 'coarse', found {label_mode!r}")
     key = "labels" if label_mode == "fine" else "coarse_labels"
     wanted = _orchestrator.check_splits(spec, ["train", "test"])
     variant = Variant.of(sample, options, spec)
@@ -258,7 +258,7 @@ def import_files(
     if not isinstance(items, (list, tuple)) or not all(
         isinstance(p, (str, os.PathLike)) for p in items
     ):
-        raise CatalogError(
+        raise ArgumentError(
             f"import_files: paths must be a file or folder path or a list of them, found {paths!r}"
         )
     return _orchestrator.import_files(
@@ -330,6 +330,6 @@ def file_entry(path: PathLike, *, progress: bool = True) -> dict[str, Any]:
 
     file = Path(path)
     if not file.is_file():
-        raise CatalogError(f"hash: {file} is not a file; give the path of a downloaded file")
+        raise ArgumentError(f"hash: {file} is not a file; give the path of a downloaded file")
     found = hash_file(file, ["sha256", "md5"], progress=progress)
     return {"name": file.name, "size": file.stat().st_size, **found}

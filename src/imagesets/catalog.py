@@ -554,10 +554,13 @@ def get(name: str, root: Path | None = None) -> DatasetSpec:
 
     Raises:
         UnknownDatasetError: no such dataset; the message suggests the closest names.
-        CatalogError: ``name`` is not a string, or its own catalog file is broken.
+        ArgumentError: ``name`` is not a string.
+        CatalogError: a catalog file could not be read and ``name`` was not found.
     """
     if not isinstance(name, str):
-        raise CatalogError(
+        from .errors import ArgumentError
+
+        raise ArgumentError(
             f"a dataset name must be a string such as 'mnist', found {type(name).__name__} "
             f"{name!r}; `imagesets list` shows the names"
         )

@@ -23,11 +23,32 @@ from typing import Any
 import numpy as np
 
 from .dataset_info import DatasetInfo
+from .errors import ArgumentError
 
 __all__ = ["Dataset", "DatasetInfo", "Split"]
 
 
 Array = np.ndarray[Any, Any]
+
+
+def _rows(index: Any, n: int) -> Any:
+    """``index`` if it selects rows of an ``n``-row split: a slice, or a 1-d array of ints
+    (each in range) or of ``n`` bools; else an ArgumentError naming what was given."""
+    if isinstance(index, slice):
+        return index
+    if isinstance(index, (list, tuple, np.ndarray)):
+        arr = np.asarray(index)
+        if arr.ndim == 1 and arr.dtype == bool and len(arr) == n:
+            return arr
+        if arr.ndim == 1 and (arr.dtype.kind in "iu" or arr.size == 0):
+            arr = arr.astype(np.int64)
+            if arr.size and not (-n <= arr.min() and arr.max() < n):
+                raise IndexError(f"row indices {arr.min()}..{arr.max()} out of range 0..{n - 1}")
+            return arr
+    raise ArgumentError(
+        f"a split is indexed by an int, a slice, or a 1-d array of row indices or of {n} bools; "
+        f"found {type(index).__name__} {index!r:.80}"
+    )
 
 
 def _to_float(images: Array) -> Array:
@@ -118,16 +139,21 @@ class Split:
 
     def __getitem__(self, index: Any) -> Any:
         """``split[i]`` -> ``(image, label)``; a slice or index array -> a sub-:class:`Split`."""
-        if isinstance(index, (int, np.integer)):
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            if not -len(self) <= int(index) < len(self):
+                raise IndexError(
+                    f"index {int(index)} is out of range for split {self.name!r} of "
+                    f"{len(self)} examples (0..{len(self) - 1}, or negative from the end)"
+                )
             image = self.images[index] if self.packed else self.arrays["images"][index]
             target = self.digits(int(index)) if "boxes" in self.arrays else self.labels[index]
             return (_to_float(image) if self.normalize else image), target
         if self.packed:
-            raise TypeError(
+            raise ArgumentError(
                 f"split {self.name!r} is a packed store: index it with an int, or decode a "
                 "batch with split.images.take(indices, size=...)"
             )
-        return replace(self, arrays={k: v[index] for k, v in self.arrays.items()})
+        return replace(self, arrays={k: v[_rows(index, len(self))] for k, v in self.arrays.items()})
 
     def __iter__(self) -> Iterator[tuple[Array, Any]]:
         for i in range(len(self)):
@@ -178,15 +204,21 @@ class Split:
         if not self.packed:
             return self.arrays["images"]
         if size is None:
-            raise ValueError(f"split {self.name!r} is a packed store: pass size=... to batch it")
+            raise ArgumentError(f"split {self.name!r} is a packed store: pass size=... to batch it")
         return self._packed_images(size)
 
     def shard(self, index: int, count: int) -> Split:
         """A fixed part of this split (rows ``index::count``): the ``count`` parts are
         disjoint and together complete. For a part that is reshuffled every epoch, pass
         ``shard=(index, count)`` to :meth:`batches` instead."""
-        if not 0 <= index < count:
-            raise ValueError(f"shard index must be in 0..{count - 1}, found {index}")
+        ints = all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (index, count)
+        )
+        if not ints or not 0 <= index < count:
+            raise ArgumentError(
+                f"shard(index, count): expected integers with 0 <= index < count, found "
+                f"index={index!r}, count={count!r}"
+            )
         return self[index::count]  # type: ignore[no-any-return]
 
     def to_torch(self, transform: Any = None) -> Any:

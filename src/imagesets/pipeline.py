@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import __version__, store
 from .cache import Cache, CachedFile
 from .catalog import DatasetSpec, Edition, RemoteFile
-from .errors import CacheError, CatalogError, FetchError
+from .errors import ArgumentError, CacheError, FetchError
 from .manifest import Manifest
 from .variant import Variant, expected_sources, is_fresh, local_roles
 
@@ -65,14 +65,14 @@ def check_splits(spec: DatasetSpec, splits: Sequence[str] | str | None) -> list[
     split. Each must be a split of ``spec``.
 
     Raises:
-        CatalogError: ``splits`` is not a string or a list of strings.
+        ArgumentError: ``splits`` is not a string or a list of strings.
         UnknownDatasetError: a name that is not a split of ``spec`` (the splits are listed).
     """
     if splits is None:
         return [s.name for s in spec.splits if not s.optional]
     names = [splits] if isinstance(splits, str) else splits
     if not isinstance(names, (list, tuple)) or not all(isinstance(s, str) for s in names):
-        raise CatalogError(
+        raise ArgumentError(
             f"splits must be a split name or a list of them (e.g. ['train', 'test']), found "
             f"{splits!r}"
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._registry import READER_OPTIONS
 from .catalog import DatasetSpec, Edition
-from .errors import CacheError, CatalogError
+from .errors import ArgumentError, CacheError
 from .manifest import FORMAT_VERSION, Manifest
 
 __all__ = ["DEFAULT", "SAMPLE", "Variant", "expected_sources", "is_fresh", "local_roles"]
@@ -44,13 +44,13 @@ class Variant:
         (given ``spec``) only options that the dataset's readers take.
 
         Raises:
-            CatalogError: ``options`` not a mapping, a bad key or value, or an option the
+            ArgumentError: ``options`` not a mapping, a bad key or value, or an option the
                 dataset's format does not take (the message lists those it takes).
         """
         if not isinstance(sample, bool):
-            raise CatalogError(f"sample must be True or False, found {sample!r}")
+            raise ArgumentError(f"sample must be True or False, found {sample!r}")
         if options is not None and not isinstance(options, Mapping):
-            raise CatalogError(
+            raise ArgumentError(
                 f"options must be a dict of reader options such as {{'size': 64}}, found "
                 f"{type(options).__name__} {options!r}"
             )
@@ -60,7 +60,7 @@ class Variant:
                 isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.+-]{1,64}", value)
             )
             if not (isinstance(key, str) and _KEY.fullmatch(key)) or not ok_value:
-                raise CatalogError(
+                raise ArgumentError(
                     f"reader option {key!r}={value!r}: expected a name of letters, digits and _ "
                     "with a bool, int or short plain str value"
                 )
@@ -97,7 +97,7 @@ def _check_known(spec: DatasetSpec, sample: bool, keys: list[str]) -> None:
     unknown = [k for k in keys if k not in known]
     if unknown:
         takes = f"it takes {', '.join(known)}" if known else "it takes no options"
-        raise CatalogError(
+        raise ArgumentError(
             f"{spec.name}: unknown reader option {', '.join(map(repr, unknown))}; {takes} "
             f"(format {', '.join(sorted({e.format for e in editions}))})"
         )
