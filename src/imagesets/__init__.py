@@ -24,6 +24,8 @@ _LAZY = {
     "import_files": "imagesets.api",
     "info": "imagesets.api",
     "list_datasets": "imagesets.api",
+    "verify": "imagesets.api",
+    "clean": "imagesets.api",
     "register": "imagesets.catalog",
     "from_folder": "imagesets.folders",
     "Dataset": "imagesets.dataset",
@@ -38,6 +40,7 @@ __all__ = [
     "RemoteFile",
     "Split",
     "__version__",
+    "clean",
     "download",
     "from_folder",
     "import_files",
@@ -47,10 +50,21 @@ __all__ = [
     "load_data",
     "prepare",
     "register",
+    "verify",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import download, import_files, info, list_datasets, load, load_data, prepare
+    from .api import (
+        clean,
+        download,
+        import_files,
+        info,
+        list_datasets,
+        load,
+        load_data,
+        prepare,
+        verify,
+    )
     from .catalog import DatasetSpec, RemoteFile, register
     from .dataset import Dataset, Split
     from .folders import from_folder

@@ -110,9 +110,10 @@ def write_entry(entry: dict[str, Any], root: Path) -> Path:
     cache = Cache.at(root)
     target = cache.catalog_entry(entry["name"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(entry)
     if any(needs_escape(s) for s in _strings(entry)):
         text = dumps({"name_escapes": True, **escape_all(entry)})
+    else:
+        text = dumps(entry)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
