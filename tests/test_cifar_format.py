@@ -453,7 +453,7 @@ def test_twelve_byte_pickle_claiming_2_62_bytes_is_a_format_error() -> None:
     from imagesets.testing.limits import memory_cap
 
     data = b"\x80\x02\x8e" + st.pack("<Q", 1 << 62)  # BINBYTES8 of 2**62 bytes, then nothing
-    with memory_cap(1 << 30), pytest.raises(FormatError, match="batch.pkl: not a valid pickle"):
+    with memory_cap(1 << 30), pytest.raises(FormatError, match=r"batch\.pkl: not a valid pickle"):
         restricted_loads(data, "batch.pkl")
 
 
@@ -496,7 +496,7 @@ def test_member_claiming_8_gb_is_a_format_error(tmp_path: Path, edition: str, me
     assert path.stat().st_size < 40_000
     request = ReadRequest("cifar10", "train", {"archive": path}, {"variant": "cifar10"})
     read = read_binary_split if edition == "binary" else read_python_split
-    with memory_cap(1 << 30), pytest.raises(FormatError, match="c.tar.gz!cifar-10-batches"):
+    with memory_cap(1 << 30), pytest.raises(FormatError, match=r"c\.tar\.gz!cifar-10-batches"):
         read(request, MemoryWriter())
 
 

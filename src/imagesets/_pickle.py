@@ -35,9 +35,11 @@ _MALFORMED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexErro
 #: (two label lists; the pixels are one string), so this bounds the objects a pickle can build.
 MAX_OPCODES = 2_000_000
 #: The dtypes a pickled array may have (no objects, no records): nothing else occurs in CIFAR.
-_ARRAY_DTYPES = frozenset(
-    f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)
-) | {"f4", "f8", "b1"}
+_ARRAY_DTYPES = frozenset(f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)) | {
+    "f4",
+    "f8",
+    "b1",
+}
 
 
 def _numpy_dtype(obj: object, *args: object) -> np.dtype[Any]:

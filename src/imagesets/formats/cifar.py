@@ -324,8 +324,8 @@ def _binary_count(ctx: _Context, member: archives.Member, reader: archives.Membe
     if size == 0 or size % record or size // record > MAX_BATCH_IMAGES:
         layout = "<coarse><fine><3072 pixels>" if ctx.variant.superclasses else "<label><3072>"
         raise FormatError(
-            f"{ctx.label(member)}: {size} bytes is not a whole, non-zero number (at most {MAX_BATCH_IMAGES}) "
-            f"of {record}-byte "
+            f"{ctx.label(member)}: {size} bytes is not a whole, non-zero number (at most "
+            f"{MAX_BATCH_IMAGES}) of {record}-byte "
             f"{ctx.variant.title} records ({layout}); the file is truncated or not "
             f"{ctx.variant.title} binary: download the archive again"
         )

@@ -156,13 +156,13 @@ def _walk(
     """
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        info = os.stat(dirpath)
+        info = Path(dirpath).stat()
         seen.add((info.st_dev, info.st_ino))
         hidden = [d for d in dirnames if d.startswith(".")]
         counts["hidden"] += len(hidden)
         keep = []
         for d in sorted(d for d in dirnames if not d.startswith(".")):
-            target = os.stat(os.path.join(dirpath, d))
+            target = Path(dirpath, d).stat()
             if (target.st_dev, target.st_ino) in seen:
                 loops.append(Path(dirpath, d).relative_to(root).as_posix())
             else:

@@ -42,12 +42,12 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from ._mat5 import (
+    MAX_DEPTH,
     MI_INT8,
     MI_INT32,
     MI_MATRIX,
     MI_UINT8,
     MI_UINT32,
-    MAX_DEPTH,
     STORAGE,
     Parser,
     Source,
