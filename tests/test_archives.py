@@ -187,3 +187,25 @@ def test_unsafe_member_inside_an_inner_tar_names_both_levels(tmp_path: Path) -> 
     with pytest.raises(UnsafeArchiveError, match=r"train\.tar!n03\.tar.*\.\."):
         for member, reader in archives.iter_files(outer):
             list(archives.iter_tar_stream(reader, label=f"{outer}!{member.name}"))
+
+
+def test_zip_with_unknown_method_or_bad_offset_is_a_format_error(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: zipfile's NotImplementedError and OSError(EINVAL)."""
+    import zipfile
+
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a/x.bin", b"x" * 100)
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")  # compression method 99
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"m\.zip"):
+        for _, reader in archives.iter_files(path):
+            reader.read()
+    data = bytearray(path.read_bytes())
+    data[central + 42 : central + 46] = (0xFFFFFFF0).to_bytes(4, "little")  # local header offset
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"m\.zip"):
+        for _, reader in archives.iter_files(path):
+            reader.read()

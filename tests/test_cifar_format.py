@@ -441,3 +441,68 @@ def test_python3_bytes_key_pickle_loads_with_bytes_keys_intact() -> None:
     loaded = restricted_loads(data, "blob")
     assert set(loaded) == {b"data", b"labels"}
     np.testing.assert_array_equal(loaded[b"data"], [0, 1, 2])
+
+
+# --- bounded allocation and strict labels (issue 9) ---------------------------------------------
+
+
+def test_twelve_byte_pickle_claiming_2_62_bytes_is_a_format_error() -> None:
+    import struct as st
+
+    from imagesets._pickle import restricted_loads
+    from imagesets.testing.limits import memory_cap
+
+    data = b"\x80\x02\x8e" + st.pack("<Q", 1 << 62)  # BINBYTES8 of 2**62 bytes, then nothing
+    with memory_cap(1 << 30), pytest.raises(FormatError, match=r"batch\.pkl: not a valid pickle"):
+        restricted_loads(data, "batch.pkl")
+
+
+def test_pickled_object_array_is_refused_before_allocating() -> None:
+    from imagesets._pickle import restricted_loads
+    from imagesets.errors import UnsafePickleError
+    from imagesets.testing.cifar import _p2, _p2_int, _p2_tuple, _Py2Global
+    from imagesets.testing.limits import memory_cap
+
+    dtype = _p2(_Py2Global("numpy", "dtype")) + _p2_tuple([b"O8", 0, 1])
+    dtype += b"R" + _p2_tuple([3, b"|", None, None, None, -1, -1, 0]) + b"b"
+    head = _p2(_Py2Global("numpy.core.multiarray", "_reconstruct"))
+    head += _p2_tuple([_Py2Global("numpy", "ndarray"), (0,), b"b"]) + b"R"
+    shape = _p2_tuple([1 << 29])
+    data = b"\x80\x02" + head + b"(" + _p2_int(1) + shape + dtype + b"\x89]" + b"tb."
+    with memory_cap(1 << 30), pytest.raises(UnsafePickleError, match=r"obj.pkl: .*dtype b'O8'"):
+        restricted_loads(data, "obj.pkl")
+
+
+def _tar_claiming(path: Path, name: str, claimed: int, actual: bytes) -> Path:
+    """A gzip tar whose one member's header claims ``claimed`` bytes but holds ``actual``."""
+    import gzip
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.size = claimed
+    with gzip.open(path, "wb") as f:
+        f.write(info.tobuf(format=tarfile.GNU_FORMAT) + actual)
+    return path
+
+
+@pytest.mark.parametrize(("edition", "member"), [
+    ("binary", "cifar-10-batches-bin/data_batch_1.bin"),
+    ("python", "cifar-10-batches-py/data_batch_1"),
+])  # fmt: skip
+def test_member_claiming_8_gb_is_a_format_error(tmp_path: Path, edition: str, member: str) -> None:
+    from imagesets.testing.limits import memory_cap
+
+    path = _tar_claiming(tmp_path / "c.tar.gz", member, 3073 * 2_800_000, bytes(40_000))
+    assert path.stat().st_size < 40_000
+    request = ReadRequest("cifar10", "train", {"archive": path}, {"variant": "cifar10"})
+    read = read_binary_split if edition == "binary" else read_python_split
+    with memory_cap(1 << 30), pytest.raises(FormatError, match=r"c\.tar\.gz!cifar-10-batches"):
+        read(request, MemoryWriter())
+
+
+@pytest.mark.parametrize("labels", [[1.5, 2], [1.7, 2], [float("nan"), 1], [b"1", 2], [True, 1]])
+def test_non_integer_python_labels_are_format_errors(labels: list[Any]) -> None:
+    from imagesets.formats.cifar import _python_labels
+
+    with pytest.raises(FormatError, match="labels must be integers"):
+        _python_labels({"labels": labels}, "labels", 2, "b")

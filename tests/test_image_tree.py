@@ -210,3 +210,43 @@ def test_every_fake_kind_has_the_expected_outcome(tmp_path: Path) -> None:
     facts = read_split(_request(tmp_path, size=8)[0], MemoryWriter())
     assert facts["count"] == sum(1 for k in KINDS.values() if k.reason is None)
     assert {s["path"]: s["reason"] for s in facts["skipped"]} == tree.skipped
+
+
+# --- special files and symlinks (issue 9) ------------------------------------------------------
+
+
+def _tree_with_specials(root: Path) -> Path:
+    import os
+
+    from imagesets.testing.images import write_jpeg
+
+    (root / "cat").mkdir(parents=True)
+    write_jpeg(root / "cat" / "a.jpg", 20, 20, 1)
+    os.mkfifo(root / "cat" / "x.jpg")
+    (root / "cat" / "zero.jpg").symlink_to("/dev/zero")
+    elsewhere = root.parent / "dogs-elsewhere"
+    elsewhere.mkdir()
+    write_jpeg(elsewhere / "d.jpg", 20, 20, 2)
+    (root / "dog").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(elsewhere, target_is_directory=True)
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["image-tree", "image-tree-packed"])
+def test_fifo_dev_zero_and_symlinked_class_folder(tmp_path: Path, fmt: str) -> None:
+    """A FIFO and a link to /dev/zero are skipped with reasons (never read: no hang, no memory
+    bomb); a symlinked class folder is followed, a symlink loop reported, not walked."""
+    from imagesets.formats import get_reader
+    from imagesets.testing.limits import memory_cap
+
+    root = _tree_with_specials(tmp_path / "tree")
+    options = {"size": 8, "workers": 2} if fmt == "image-tree" else {"workers": 2}
+    out = MemoryWriter()
+    with memory_cap(1 << 30):
+        facts = get_reader(fmt)(ReadRequest("t", "all", {"root": root}, options), out)
+    reasons = {s["path"]: s["reason"] for s in facts["skipped"]}
+    assert reasons["cat/x.jpg"] == "not a regular file: FIFO"
+    assert reasons["cat/zero.jpg"].startswith("not a regular file")
+    assert reasons["dog/loop"].startswith("symlink loop")
+    assert facts["classes"] == ["cat", "dog"] and facts["count"] == 2
+    assert out.arrays["labels"].tolist() == [0, 1]

@@ -302,3 +302,61 @@ def test_imap_bounded_propagates_errors() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         list(imap_bounded(boom, range(20), workers=2))
+
+
+# --- bounded decoding (issue 9) --------------------------------------------------------------
+
+
+def _huge_jpeg_header(height: int, width: int) -> bytes:
+    """A small valid JPEG whose SOF0 header is rewritten to claim ``height`` x ``width``."""
+    import struct as st
+
+    data = bytearray(imaging.encode(np.zeros((8, 8, 3), np.uint8)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = st.pack(">HH", height, width)
+    return bytes(data) + bytes(3 << 20)
+
+
+@pytest.mark.parametrize("func", ["decode", "check", "reencode"])
+def test_three_gigapixel_jpeg_is_refused_before_decoding(func: str) -> None:
+    from imagesets.testing.limits import memory_cap
+
+    data = _huge_jpeg_header(60_000, 50_000)  # 3e9 pixels, 9 GB as RGB
+    call = {
+        "decode": lambda: imaging.decode(data, source="big.jpg"),
+        "check": lambda: imaging.check(data, source="big.jpg"),
+        "reencode": lambda: imaging.reencode(data, 256, source="big.jpg"),
+    }[func]
+    with memory_cap(1 << 30), pytest.raises(imaging.UndecodableImageError, match="too large"):
+        call()
+
+
+def test_pillow_bomb_warning_becomes_an_error() -> None:
+    """Between MAX_PIXELS and Pillow's 2x limit Pillow only warns; we refuse (a PNG header)."""
+    import struct as st
+    import zlib as z
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return st.pack(">I", len(body)) + kind + body + st.pack(">I", z.crc32(kind + body))
+
+    ihdr = st.pack(">IIBBBBB", 10_000, 10_000, 8, 2, 0, 0, 0)  # 1e8 pixels
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+    with pytest.raises(imaging.UndecodableImageError, match="too large"):
+        imaging.decode(png, source="big.png")
+
+
+def test_read_file_refuses_fifo_and_devices(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "x.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(imaging.UndecodableImageError, match="not a regular file: FIFO"):
+        imaging.read_file(fifo)  # without the check this blocks forever
+    link = tmp_path / "zero.jpg"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(imaging.UndecodableImageError, match="not a regular file"):
+        imaging.read_file(link)
+    big = tmp_path / "big.jpg"
+    big.write_bytes(bytes(100))
+    with pytest.raises(imaging.UndecodableImageError, match="too large: 100 bytes"):
+        imaging.read_file(big, max_bytes=99)

@@ -287,3 +287,34 @@ def test_random_damage_never_crashes(tmp_path: Path) -> None:
                     [mat.read(v.name) for v in mat.variables]
             except FormatError:
                 pass
+
+
+def test_a_thousand_nested_cells_are_a_format_error(tmp_path: Path) -> None:
+    """1,000 cells each holding the next: a FormatError, not a RecursionError."""
+    from imagesets.testing.matlab import HEADER_TEXT, _Encoder, _file_header
+
+    enc = _Encoder("<", narrow=False)
+    element = enc.matrix(np.zeros((1, 1)), "")
+    for depth in range(1000):
+        head = enc.header("cell", (1, 1), "c" if depth == 999 else "")
+        element = enc.u4(14, len(head) + len(element)) + head + element
+    path = tmp_path / "deep.mat"
+    path.write_bytes(_file_header("<", HEADER_TEXT) + element)
+    with pytest.raises(FormatError, match=r"deep\.mat: nested element"):
+        read_variable(path, "c")
+
+
+def test_compressed_element_claiming_more_than_zlib_can_inflate(tmp_path: Path) -> None:
+    import zlib
+
+    from imagesets.testing.limits import memory_cap
+    from imagesets.testing.matlab import HEADER_TEXT, _Encoder, _file_header
+
+    enc = _Encoder("<", narrow=False)
+    claimed = (1 << 31) - 1024  # bytes of char data claimed inside a tiny zlib stream
+    head = enc.header("char", (1, claimed // 2), "s") + enc.u4(4, claimed)
+    payload = zlib.compress(enc.u4(14, len(head) + claimed) + head + b"\0" * 64)
+    path = tmp_path / "z.mat"
+    path.write_bytes(_file_header("<", HEADER_TEXT) + enc.u4(15, len(payload)) + payload)
+    with memory_cap(1 << 30), pytest.raises(FormatError, match=r"z\.mat"):
+        read_variable(path, "s")

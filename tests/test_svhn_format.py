@@ -143,3 +143,46 @@ def test_not_a_mat_file(tmp_path: Path) -> None:
     path.write_bytes(b"<html>503 Service Unavailable</html>" * 10)
     with pytest.raises(FormatError, match="header text"):
         _read(path)
+
+
+# --- bounded allocation (issue 9) --------------------------------------------------------------
+
+
+def _bomb_mat(path: Path, claimed: int, nested: int = 0) -> Path:
+    """X claims ``claimed`` images in a few bytes; y really holds ``claimed`` labels (1s)."""
+    import zlib
+
+    from imagesets.testing.matlab import HEADER_TEXT, _Encoder, _file_header
+
+    enc = _Encoder("<", narrow=True)
+    head = enc.header("uint8", (32, 32, 3, claimed), "X") + enc.u4(2, claimed * 3072)
+    x = enc.u4(14, len(head) + claimed * 3072) + head + b"\0" * 64
+    yhead = enc.header("double", (claimed, 1), "y") + enc.u4(2, claimed)
+    squeezer = zlib.compressobj(9)
+    y = squeezer.compress(enc.u4(14, len(yhead) + claimed) + yhead)
+    y += squeezer.compress(b"\x01" * claimed) + squeezer.flush()
+    with path.open("wb") as f:
+        f.write(_file_header("<", HEADER_TEXT))
+        for payload in (zlib.compress(x), y):
+            f.write(enc.u4(15, len(payload)) + payload)
+    return path
+
+
+def test_labels_bomb_is_a_format_error_within_memory(tmp_path: Path) -> None:
+    from imagesets.testing.limits import memory_cap
+
+    path = _bomb_mat(tmp_path / "bomb.mat", 1_300_000)  # 4 GB of pixels claimed
+    assert path.stat().st_size < 1 << 20
+    with memory_cap(1 << 30), pytest.raises(FormatError, match=r"bomb\.mat"):
+        svhn.read_split(ReadRequest("svhn", "train", {"mat": path}), MemoryWriter())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 1.5, 1.7, 0.0, 11.0, -1.0])
+def test_non_integer_or_out_of_range_labels_are_format_errors(tmp_path: Path, bad: float) -> None:
+    from imagesets.testing.matlab import write_mat
+
+    path = tmp_path / "bad.mat"
+    y = np.array([[1.0], [bad]])
+    write_mat(path, {"X": np.zeros((32, 32, 3, 2), np.uint8), "y": y}, compress=True)
+    with pytest.raises(FormatError, match=r"bad.mat: y\[1\]: expected a label in 1..10"):
+        svhn.read_split(ReadRequest("svhn", "train", {"mat": path}), MemoryWriter())

@@ -342,3 +342,47 @@ def test_draw_boxes_grayscale_and_bad_arguments() -> None:
         draw_boxes(np.zeros((5, 6), np.uint8), _boxes(), scale=0)
     with pytest.raises(ValueError, match="structured array"):
         draw_boxes(np.zeros((5, 6), np.uint8), np.zeros((1, 4)))
+
+
+# --- bounded reads and strict values (issue 9) ------------------------------------------------
+
+
+def _struct_with(field: str, value: float) -> bytes:
+    """A digitStruct whose first digit has ``value`` (a double, as h5py stores it) in ``field``."""
+    _, boxes, offsets = _pieces(2)
+    buf = io.BytesIO(_good_struct(2, boxes, offsets))
+    with h5py.File(buf, "r+") as f:
+        ds = f[f["digitStruct/bbox"][0, 0]][field]
+        if h5py.check_ref_dtype(ds.dtype) is not None:
+            ds = f[ds[0, 0]]
+        ds[0, 0] = value
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("label", 1.5, r"digit label of image 1\.png: expected 1\.\.10, found 1\.5"),
+    ("label", float("nan"), r"digit label of image 1\.png: expected 1\.\.10, found nan"),
+    ("label", 0.0, r"digit label of image 1\.png: expected 1\.\.10"),
+    ("left", float("inf"), r"box of image 1\.png: expected finite coordinates"),
+    ("top", 1e300, r"box of image 1\.png: expected finite coordinates that fit float32"),
+])  # fmt: skip
+def test_bad_digit_values_are_format_errors(field: str, value: float, message: str) -> None:
+    with pytest.raises(FormatError, match=message):
+        svhn_full.read_digit_struct(io.BytesIO(_struct_with(field, value)))
+
+
+def test_fifty_million_char_name_is_refused_before_reading() -> None:
+    from imagesets.testing.limits import memory_cap
+
+    _, boxes, offsets = _pieces(1)
+    buf = io.BytesIO(_good_struct(1, boxes, offsets))
+    with h5py.File(buf, "r+") as f:
+        name = f["#refs#"].create_dataset(
+            "huge", shape=(50_000_000, 1), dtype=np.uint16, chunks=(1 << 20, 1),
+            compression="gzip", fillvalue=1000,  # not a cached int
+        )  # fmt: skip
+        f["digitStruct/name"][0, 0] = name.ref
+    data = buf.getvalue()
+    assert len(data) < 1 << 20
+    with memory_cap(1 << 30), pytest.raises(FormatError, match="digitStruct entry 1"):
+        svhn_full.read_digit_struct(io.BytesIO(data))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import io
 import pickle
+import pickletools
 import struct
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,29 @@ __all__ = ["RestrictedUnpickler", "pickled_dict", "pickled_field", "restricted_l
 #: What malformed bytes make the unpickler raise: all of it means "not a valid pickle".
 _MALFORMED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
               AttributeError, struct.error)  # fmt: skip
+
+
+#: Most opcodes a dataset pickle may hold: a CIFAR-100 batch of 50,000 images has about 100,000
+#: (two label lists; the pixels are one string), so this bounds the objects a pickle can build.
+MAX_OPCODES = 2_000_000
+#: The dtypes a pickled array may have (no objects, no records): nothing else occurs in CIFAR.
+_ARRAY_DTYPES = frozenset(f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)) | {
+    "f4",
+    "f8",
+    "b1",
+}
+
+
+def _numpy_dtype(obj: object, *args: object) -> np.dtype[Any]:
+    """``numpy.dtype(obj, ...)`` for a plain numeric dtype name only (refuses object arrays,
+    whose unpickling allocates 8 bytes per claimed element before reading any)."""
+    name = obj.decode("latin1") if isinstance(obj, bytes) else obj
+    if not isinstance(name, str) or name.lstrip("<>|=") not in _ARRAY_DTYPES:
+        raise UnsafePickleError(
+            f"the pickle asks for a numpy array of dtype {obj!r}; only plain integer, float and "
+            "bool arrays are admitted (CIFAR files hold uint8 pixels)"
+        )
+    return np.dtype(name)
 
 
 def _numpy_reconstruct() -> object:
@@ -53,7 +77,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         ("numpy.core.multiarray", "_reconstruct"): lambda self: _numpy_reconstruct(),
         ("numpy._core.multiarray", "_reconstruct"): lambda self: _numpy_reconstruct(),
         ("numpy", "ndarray"): lambda self: np.ndarray,
-        ("numpy", "dtype"): lambda self: np.dtype,
+        ("numpy", "dtype"): lambda self: _numpy_dtype,
         ("_codecs", "encode"): lambda self: self._latin1_encode,
         ("codecs", "encode"): lambda self: self._latin1_encode,
     }
@@ -99,14 +123,31 @@ def restricted_loads(data: bytes, source: str) -> Any:
     :class:`FormatError`; a refused global raises :class:`UnsafePickleError`.
     """
     try:
+        _prescan(data, source)
         return RestrictedUnpickler(io.BytesIO(data), source).load()
-    except UnsafePickleError:
+    except UnsafePickleError as exc:
+        if exc.args and str(exc.args[0]).startswith(source):
+            raise
+        raise UnsafePickleError(f"{source}: {exc}") from None
+    except FormatError:
         raise
-    except _MALFORMED as exc:
+    except (*_MALFORMED, MemoryError, OverflowError, RecursionError) as exc:
         raise FormatError(
             f"{source}: not a valid pickle ({type(exc).__name__}: {exc}); "
             "delete the archive and download it again"
         ) from exc
+
+
+def _prescan(data: bytes, source: str) -> None:
+    """Walk the opcodes of ``data`` without building anything: every length an opcode claims
+    must fit the bytes that remain (so no huge buffer is allocated for a 12-byte pickle), and
+    there are at most :data:`MAX_OPCODES` of them (so the objects built stay bounded)."""
+    for count, _ in enumerate(pickletools.genops(io.BytesIO(data)), 1):
+        if count > MAX_OPCODES:
+            raise FormatError(
+                f"{source}: the pickle holds more than {MAX_OPCODES} opcodes; a dataset pickle "
+                "holds far fewer: the file is not a genuine dataset file, download it again"
+            )
 
 
 def pickled_dict(obj: object, source: str, what: str) -> dict[str, Any]:

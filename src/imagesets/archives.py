@@ -24,6 +24,7 @@ import gzip
 import re
 import shutil
 import stat
+import struct
 import tarfile
 import tempfile
 import zipfile
@@ -48,7 +49,11 @@ __all__ = [
 ]
 
 #: Errors of the decompressors and container parsers that mean "corrupt or truncated bytes".
-_CORRUPT = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile)
+#: zipfile also raises NotImplementedError (a method or version field it does not know),
+#: IndexError, UnicodeDecodeError (names), struct.error and OverflowError on mutated headers.
+_CORRUPT = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile,
+            NotImplementedError, IndexError, UnicodeDecodeError, struct.error,
+            OverflowError)  # fmt: skip
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _COPY_BUFFER = 1 << 20
 _TAR_BUFFER = 1 << 16  # read size of streaming tars: 6x fewer calls than tarfile's 10 KiB
@@ -107,6 +112,13 @@ def _corrupt_as_format_error(label: str) -> Iterator[None]:
     except _CORRUPT as exc:
         raise FormatError(
             f"{label}: the archive is truncated or corrupt ({type(exc).__name__}: {exc}); "
+            "delete the file and download it again"
+        ) from exc
+    except OSError as exc:
+        if type(exc) is not OSError:  # FileNotFoundError, PermissionError...: not corruption
+            raise
+        raise FormatError(
+            f"{label}: the archive is corrupt (an offset or size points nowhere: {exc}); "
             "delete the file and download it again"
         ) from exc
 

@@ -33,7 +33,10 @@ from __future__ import annotations
 import functools
 import io
 import os
+import stat
 import struct
+import threading
+import warnings
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +51,8 @@ from PIL import Image, UnidentifiedImageError
 from .errors import FormatError
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
     "UndecodableImageError",
     "check",
     "decode",
@@ -55,6 +60,7 @@ __all__ = [
     "encode",
     "imap_bounded",
     "probe",
+    "read_file",
     "reencode",
     "resize_center_crop",
     "write_rows",
@@ -67,6 +73,14 @@ R = TypeVar("R")
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _SJ_COLORSPACES = frozenset({"YCbCr", "Gray", "RGB"})  # others (CMYK, YCCK) go to Pillow
 _WHITE = (255, 255, 255, 255)
+#: Most pixels an image may claim in its header (Pillow's default bomb threshold: 268 MB as
+#: RGB); larger ones are refused before decoding, whatever ``Image.MAX_IMAGE_PIXELS`` says.
+MAX_PIXELS = 89_478_485
+#: Largest image file read (the largest ImageNet JPEG is 15 MB).
+MAX_FILE_BYTES = 256 << 20
+#: Image.open runs Pillow's bomb check, which warns; the warning is turned into an error under
+#: this lock (warning filters are process-wide).
+_OPEN_LOCK = threading.Lock()
 
 
 class UndecodableImageError(FormatError):
@@ -85,7 +99,8 @@ class UndecodableImageError(FormatError):
 
 #: Exceptions Pillow and simplejpeg raise on bad input (Pillow's decoders are not uniform).
 _DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError,
-                   TypeError, zlib.error, Image.DecompressionBombError)  # fmt: skip
+                   TypeError, zlib.error, Image.DecompressionBombError,
+                   Image.DecompressionBombWarning, MemoryError)  # fmt: skip
 
 
 def _reason(exc: BaseException) -> str:
@@ -93,7 +108,7 @@ def _reason(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, UnidentifiedImageError):
         return "not an image"
-    if isinstance(exc, Image.DecompressionBombError):
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return f"too large: {text}"
     if "truncated" in text.lower() or isinstance(exc, EOFError):
         return "truncated"
@@ -165,10 +180,51 @@ def _min_dims(height: int, width: int, size: int | None, max_side: int | None) -
     return max(1, int(np.ceil(height * scale))), max(1, int(np.ceil(width * scale)))
 
 
-def _too_large(height: int, width: int) -> bool:
-    """Beyond Pillow's decompression-bomb limit: let Pillow warn or refuse, as it does."""
-    limit = Image.MAX_IMAGE_PIXELS
-    return limit is not None and height * width > limit
+def _check_pixels(height: int, width: int) -> None:
+    """Refuse a header claiming more than :data:`MAX_PIXELS` pixels (or Pillow's
+    ``Image.MAX_IMAGE_PIXELS`` if lower), before any decoding."""
+    limit = min(MAX_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_PIXELS)
+    if height * width > limit:
+        raise UndecodableImageError(f"too large: {width}x{height} pixels, at most {limit}")
+
+
+def _open(data: bytes) -> Image.Image:
+    """``Image.open`` of ``data`` (header only), its size checked against :data:`MAX_PIXELS`;
+    Pillow's DecompressionBombWarning becomes an error instead of a decode."""
+    with _OPEN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(io.BytesIO(data))
+    try:
+        _check_pixels(im.height, im.width)
+    except UndecodableImageError:
+        im.close()
+        raise
+    return im
+
+
+def read_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the image file ``path``: symlinks resolved, then only a regular file of at
+    most ``max_bytes`` is read (a FIFO would block forever, ``/dev/zero`` never ends).
+
+    Raises:
+        UndecodableImageError: not a regular file, too large, or unreadable (``reason`` says).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UndecodableImageError(f"unreadable: {exc.strerror}", str(path)) from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "device or special file"
+            raise UndecodableImageError(f"not a regular file: {kind}", str(path))
+        if info.st_size > max_bytes:
+            why = f"too large: {info.st_size} bytes, at most {max_bytes}"
+            raise UndecodableImageError(why, str(path))
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UndecodableImageError(f"too large: grew beyond {max_bytes} bytes", str(path))
+    return data
 
 
 def _decode_fast(
@@ -180,10 +236,13 @@ def _decode_fast(
         return None
     try:
         height, width, colorspace, _ = sj.decode_jpeg_header(data)
-        if colorspace not in _SJ_COLORSPACES or _too_large(height, width):
+        _check_pixels(height, width)
+        if colorspace not in _SJ_COLORSPACES:
             return None
         min_h, min_w = _min_dims(height, width, size, max_side)
         image: RGB = sj.decode_jpeg(data, colorspace="RGB", min_height=min_h, min_width=min_w)
+    except UndecodableImageError:
+        raise
     except ValueError:
         return None
     return image, (height, width)
@@ -194,7 +253,7 @@ def _decode_pillow(
 ) -> tuple[RGB, tuple[int, int]]:
     """(image, full (height, width)) by Pillow, DCT-scaled by ``draft`` when it can."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with _open(data) as im:
             full = im.height, im.width
             min_h, min_w = _min_dims(*full, size, max_side)
             im.draft("RGB", (min_w, min_h))  # a no-op unless JPEG and reducible by 2 or more
@@ -230,12 +289,10 @@ def decode(
         raise ValueError("decode: give size or max_side, not both")
     if not data:
         raise UndecodableImageError("zero bytes", source)
-    decoded = _decode_fast(data, size, max_side)
-    if decoded is None:
-        try:
-            decoded = _decode_pillow(data, size, max_side)
-        except UndecodableImageError as exc:
-            raise UndecodableImageError(exc.reason, source) from None
+    try:
+        decoded = _decode_fast(data, size, max_side) or _decode_pillow(data, size, max_side)
+    except UndecodableImageError as exc:
+        raise UndecodableImageError(exc.reason, source) from None
     image, full = decoded
     if size is not None:
         return resize_center_crop(image, size)
@@ -254,13 +311,16 @@ def check(data: bytes, *, source: str = "<bytes>") -> tuple[int, int]:
     if sj is not None and data.startswith(_JPEG_MAGIC):
         try:
             height, width, colorspace, _ = sj.decode_jpeg_header(data)
-            if colorspace in _SJ_COLORSPACES and not _too_large(height, width):
+            _check_pixels(height, width)
+            if colorspace in _SJ_COLORSPACES:
                 sj.decode_jpeg(data, min_height=1, min_width=1)
                 return int(height), int(width)
+        except UndecodableImageError as exc:
+            raise UndecodableImageError(exc.reason, source) from None
         except ValueError:
             pass  # Pillow decides below
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with _open(data) as im:
             height, width = im.height, im.width
             im.draft("RGB", (1, 1))
             im.load()
@@ -282,8 +342,10 @@ def probe(data: bytes) -> tuple[str, int, int, str]:
     if not data:
         raise UndecodableImageError("zero bytes")
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with _open(data) as im:
             return str(im.format), im.width, im.height, im.mode
+    except UndecodableImageError:
+        raise
     except _DECODER_ERRORS as exc:
         raise UndecodableImageError(_reason(exc)) from None
 

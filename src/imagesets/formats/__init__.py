@@ -18,7 +18,10 @@ importing :mod:`imagesets` imports no reader.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import struct
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._registry import READERS
-from ..errors import CatalogError
+from ..errors import CatalogError, FormatError
 
 __all__ = ["READERS", "ReadRequest", "Reader", "SplitWriter", "get_reader"]
 
@@ -105,6 +108,30 @@ class ReadRequest:
 Reader = Callable[[ReadRequest, SplitWriter], dict[str, Any]]
 
 
+#: What must never escape a reader raw: the last line of defence (the bounds in each reader are
+#: the real fix); each becomes a FormatError naming the split's files.
+_BOUNDARY = (MemoryError, OverflowError, RecursionError, struct.error, zlib.error, EOFError,
+             UnicodeDecodeError, KeyError, IndexError)  # fmt: skip
+
+
+def _guarded(reader: Reader) -> Reader:
+    """``reader`` with raw errors of :data:`_BOUNDARY` turned into :class:`FormatError`."""
+
+    @functools.wraps(reader)
+    def read(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+        try:
+            return reader(request, out)
+        except _BOUNDARY as exc:
+            files = ", ".join(str(p) for p in request.files.values())
+            raise FormatError(
+                f"{files}: could not be read as {request.dataset!r} split {request.split!r} "
+                f"({type(exc).__name__}: {exc}); the files are damaged or not in the expected "
+                "format: download them again"
+            ) from exc
+
+    return read
+
+
 def get_reader(fmt: str) -> Reader:
     """The reader function for format ``fmt`` (a :class:`CatalogError` if unknown)."""
     try:
@@ -115,4 +142,4 @@ def get_reader(fmt: str) -> Reader:
         ) from None
     module, _, func = target.partition(":")
     reader: Reader = getattr(importlib.import_module(module), func)
-    return reader
+    return _guarded(reader)

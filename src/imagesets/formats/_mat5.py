@@ -31,6 +31,12 @@ STORAGE: dict[int, str] = {
 Endian: TypeAlias = Literal["little", "big"]
 #: endian indicator (header bytes 126..127) -> byte order of the file
 ENDIAN: dict[bytes, Endian] = {b"IM": "little", b"MI": "big"}
+#: zlib's largest possible expansion (deflate's limit is 1032:1), plus slack for headers: a
+#: compressed element claiming more inflated bytes than this is refused before reading it.
+MAX_INFLATE_RATIO = 1032
+#: Deepest nesting of cells and structs read (real files nest 3 levels): a bound, not recursion
+#: until Python's stack runs out.
+MAX_DEPTH = 64
 ADVICE = "the file is damaged or not a MATLAB v5 MAT-file; download it again"
 _Array: TypeAlias = "np.ndarray[Any, Any]"
 
@@ -124,6 +130,10 @@ class Source:
         mdtype, inner, inline = p.tag("compressed matrix")
         if inline is not None or mdtype != MI_MATRIX or inner == 0:
             raise p.fail(f"element at byte {offset}", "a miMATRIX inside", (mdtype, inner))
+        bound = nbytes * MAX_INFLATE_RATIO + 64
+        if inner > bound:
+            field = f"compressed element at byte {offset}"
+            raise p.fail(field, f"at most {bound} inflated bytes from {nbytes}", inner)
         p.end = 8 + inner
         return p
 
@@ -218,6 +228,7 @@ class Parser:
     endian: Endian
     path: Path
     end: int
+    depth: int = 0
 
     @property
     def order(self) -> str:
@@ -238,13 +249,21 @@ class Parser:
             raise self.fail(field, f"at most {room} bytes", f"{len(view)} (beyond its element)")
         self.stream.readinto(view)
 
+    def fits(self, nbytes: int, field: str) -> None:
+        """Refuse ``nbytes`` beyond the enclosing element, before anything is allocated."""
+        room = self.end - self.stream.pos
+        if nbytes > room:
+            raise self.fail(field, f"at most {room} bytes", f"{nbytes} (beyond its element)")
+
     def read_array(self, count: int, dtype: np.dtype[Any], field: str) -> _Array:
         """The next ``count`` values of ``dtype`` (1-D), read straight into a new array."""
+        self.fits(count * dtype.itemsize, field)
         arr = np.empty(count, dtype)
         self.readinto(arr.view(np.uint8).data, field)
         return arr
 
     def read(self, n: int, field: str) -> bytes:
+        self.fits(n, field)
         buf = np.empty(n, np.uint8)
         self.readinto(buf.data, field)
         return buf.tobytes()

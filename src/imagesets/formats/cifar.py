@@ -60,6 +60,11 @@ __all__ = [
 ]
 
 _IMAGE_BYTES = 3 * 32 * 32
+#: The most images one batch file holds: CIFAR-100's train file (CIFAR-10 batches hold 10,000).
+MAX_BATCH_IMAGES = 50_000
+#: The largest python batch pickle: the pixels, two label lists and slack for the names.
+MAX_PICKLE_BYTES = MAX_BATCH_IMAGES * (_IMAGE_BYTES + 64) + (16 << 20)
+MAX_META_BYTES = 1 << 20  # meta pickles and text files hold at most 120 class names
 _CHUNK_RECORDS = 2048  # binary records read at a time: ~6 MB
 _TRANSPOSE_BLOCK = 512  # images transposed at a time: 1.5 MB, stays in cache
 
@@ -157,7 +162,13 @@ def _check_md5(ctx: _Context, member: archives.Member, md5: Any) -> None:
 
 
 def _read_checked(ctx: _Context, member: archives.Member, reader: archives.MemberReader) -> bytes:
-    data = reader.read()
+    limit = MAX_META_BYTES if member.basename in ctx.meta else MAX_PICKLE_BYTES
+    if member.size > limit:
+        raise FormatError(
+            f"{ctx.label(member)}: the member claims {member.size} bytes, a {ctx.variant.title} "
+            f"file holds at most {limit}; the archive is not the official one: download it again"
+        )
+    data = reader.read(member.size)
     if len(data) != member.size:
         raise FormatError(
             f"{ctx.label(member)}: expected {member.size} bytes, read {len(data)}; "
@@ -259,16 +270,29 @@ def _python_batch(
 def _python_labels(
     batch: Mapping[str, Any], name: str, n: int, source: str
 ) -> np.ndarray[Any, Any]:
-    """Field ``name`` of ``batch`` as int64 (n,); range checks come when it is written."""
-    try:
-        labels = np.asarray(pickled_field(batch, name, source), dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"{source} field {name!r}: labels must be integers ({exc})") from None
-    if labels.shape != (n,):
+    """Field ``name`` of ``batch`` as int64 (n,): a list of n Python ints or an integer array
+    (never floats, bools or strings, which would be truncated or misread); range checks come
+    when it is written."""
+    value = pickled_field(batch, name, source)
+    where = f"{source} field {name!r}"
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iu" or value.shape != (n,):
+            raise FormatError(f"{where}: expected {n} integer labels, found {value.dtype} "
+                              f"{value.shape}")  # fmt: skip
+        return value.astype(np.int64)
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        found = len(value) if isinstance(value, (list, tuple)) else type(value).__name__
+        raise FormatError(f"{where}: expected {n} labels (one per image), found {found}")
+    bad = next((i for i, v in enumerate(value) if type(v) is not int), None)
+    if bad is not None:
         raise FormatError(
-            f"{source} field {name!r}: expected {n} labels (one per image), found {labels.shape}"
+            f"{where}: labels must be integers, label {bad} is {value[bad]!r}; the file is not "
+            "a genuine CIFAR batch: download the archive again"
         )
-    return labels
+    try:
+        return np.array(value, dtype=np.int64)
+    except OverflowError:
+        raise FormatError(f"{where}: a label beyond the int64 range") from None
 
 
 def _python_count(ctx: _Context, member: archives.Member, reader: archives.MemberReader) -> int:
@@ -297,10 +321,11 @@ def _record_size(ctx: _Context) -> int:
 
 def _binary_count(ctx: _Context, member: archives.Member, reader: archives.MemberReader) -> int:
     size, record = member.size, _record_size(ctx)
-    if size == 0 or size % record:
+    if size == 0 or size % record or size // record > MAX_BATCH_IMAGES:
         layout = "<coarse><fine><3072 pixels>" if ctx.variant.superclasses else "<label><3072>"
         raise FormatError(
-            f"{ctx.label(member)}: {size} bytes is not a whole, non-zero number of {record}-byte "
+            f"{ctx.label(member)}: {size} bytes is not a whole, non-zero number (at most "
+            f"{MAX_BATCH_IMAGES}) of {record}-byte "
             f"{ctx.variant.title} records ({layout}); the file is truncated or not "
             f"{ctx.variant.title} binary: download the archive again"
         )
@@ -361,6 +386,12 @@ def _count_pass(ctx: _Context, edition: _Edition) -> dict[str, int]:
 def _output(ctx: _Context, edition: _Edition, out: SplitWriter) -> _Output:
     """Arrays planned from ``request.count`` (one pass) or, without it, from a counting pass."""
     count = ctx.request.count
+    if count is not None and count > MAX_BATCH_IMAGES * len(ctx.batches):
+        raise CatalogError(
+            f"dataset {ctx.request.dataset!r}, split {ctx.request.split!r}: count {count} is more "
+            f"than {len(ctx.batches)} {ctx.variant.title} batch file(s) hold (at most "
+            f"{MAX_BATCH_IMAGES} images each); fix the entry's split count"
+        )
     if count is not None:
         why = f"the count {count} split evenly over the batches in number order"
         return _Output(ctx, out, _even_split(count, ctx.batches), why)

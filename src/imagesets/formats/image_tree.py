@@ -50,6 +50,7 @@ from ..imaging import (
     decode,
     default_workers,
     imap_bounded,
+    read_file,
     reencode,
     write_rows,
 )
@@ -96,12 +97,14 @@ class SplitScan:
         files: posix paths relative to ``root``.
         label_paths: each file's label path (same length as ``files``).
         ignored: reason -> count of files left out (every reason present, maybe 0).
+        skipped: folders left out with a reason (``{"path", "reason"}``): symlink loops.
     """
 
     root: Path
     files: tuple[str, ...]
     label_paths: tuple[str, ...]
     ignored: Mapping[str, int]
+    skipped: tuple[dict[str, str], ...] = ()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -143,12 +146,28 @@ def _label(parts: Sequence[str], is_leaf: bool, label_depth: int | None) -> str 
     return "/".join(parts[:label_depth])
 
 
-def _walk(root: Path, counts: dict[str, int]) -> Iterator[tuple[tuple[str, ...], bool, str]]:
-    """(folder parts, folder is a leaf, file name) under ``root``; counts hidden folders."""
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(
+    root: Path, counts: dict[str, int], loops: list[str]
+) -> Iterator[tuple[tuple[str, ...], bool, str]]:
+    """(folder parts, folder is a leaf, file name) under ``root``; counts hidden folders.
+
+    Symlinked folders are followed (a symlinked class folder is a class like any other); a
+    link back to a folder already on the walk (a loop) is not, and its path goes to ``loops``.
+    """
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        info = Path(dirpath).stat()
+        seen.add((info.st_dev, info.st_ino))
         hidden = [d for d in dirnames if d.startswith(".")]
         counts["hidden"] += len(hidden)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        keep = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            target = Path(dirpath, d).stat()
+            if (target.st_dev, target.st_ino) in seen:
+                loops.append(Path(dirpath, d).relative_to(root).as_posix())
+            else:
+                keep.append(d)
+        dirnames[:] = keep
         rel = Path(dirpath).relative_to(root)
         parts = () if rel == Path() else rel.parts
         for name in sorted(filenames):
@@ -162,7 +181,8 @@ def scan_split(root: Path, *, label_depth: int | None = None) -> SplitScan:
     counts = dict.fromkeys(_REASONS, 0)
     files: list[str] = []
     labels: list[str] = []
-    for parts, is_leaf, name in _walk(root, counts):
+    loops: list[str] = []
+    for parts, is_leaf, name in _walk(root, counts, loops):
         reason = next((r for r, rule in _FILE_RULES if rule(name)), None)
         label = _label(parts, is_leaf, label_depth) if reason is None else None
         if reason is None and label is None:
@@ -173,7 +193,8 @@ def scan_split(root: Path, *, label_depth: int | None = None) -> SplitScan:
         assert label is not None
         files.append("/".join([*parts, name]))
         labels.append(label)
-    return SplitScan(root, tuple(files), tuple(labels), counts)
+    skipped = tuple({"path": p, "reason": "symlink loop: not followed"} for p in loops)
+    return SplitScan(root, tuple(files), tuple(labels), counts, skipped)
 
 
 def scan_tree(root: Path, *, label_depth: int | None = None) -> TreeScan:
@@ -224,7 +245,7 @@ def _manifest(
 ) -> dict[str, Any]:
     return {
         "classes": list(classes),
-        "skipped": skipped,
+        "skipped": [*scan.skipped, *skipped],
         "ignored": dict(scan.ignored),
         "count": len(scan.files) - len(skipped),
     }
@@ -236,7 +257,7 @@ def _manifest(
 def _check_file(path: Path) -> str | None:
     """None if ``path`` decodes, else the short reason."""
     try:
-        check(path.read_bytes(), source=str(path))
+        check(read_file(path), source=str(path))
     except UndecodableImageError as exc:
         return exc.reason
     return None
@@ -262,7 +283,7 @@ def _decode_pass(
 
     def load(path: Path) -> NDArray[np.uint8]:
         try:
-            return decode(path.read_bytes(), size=size, source=str(path))
+            return decode(read_file(path), size=size, source=str(path))
         except UndecodableImageError as exc:
             raise FormatError(
                 f"{exc} (it passed the check pass: did it change meanwhile?)"
@@ -297,7 +318,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
 def _pack_file(path: Path, max_side: int | None) -> tuple[bytes, int, int] | str:
     """(bytes to store, height, width), or the reason the file cannot be decoded."""
     try:
-        data = path.read_bytes()
+        data = read_file(path)
         if max_side is None:
             height, width = check(data, source=str(path))
             return data, height, width

@@ -42,6 +42,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from ._mat5 import (
+    MAX_DEPTH,
     MI_INT8,
     MI_INT32,
     MI_MATRIX,
@@ -164,6 +165,8 @@ def _data_tag(p: Parser, h: _Header) -> tuple[np.dtype[Any], int, _Array | None]
     if nbytes != count * dtype.itemsize:
         expected = f"{count} x {dtype.itemsize} bytes for dims {h.dims}"
         raise p.fail(h.label("data size"), expected, nbytes)
+    if inline is None:
+        p.fits(nbytes, h.label("data"))
     return dtype, nbytes, None if inline is None else np.frombuffer(inline, dtype).copy()
 
 
@@ -227,7 +230,7 @@ def _read_struct(p: Parser, h: _Header) -> MatStruct:
     chunks = [names[i : i + width] for i in range(0, len(names), width or 1)]
     fields = tuple(c.split(b"\0", 1)[0].decode("latin-1") for c in chunks)
     count = math.prod(h.dims)
-    _check_count(p, count * len(fields), "struct field values")
+    _check_count(p, count * max(len(fields), 1), "struct field values")
     records = tuple({name: _read_matrix(p) for name in fields} for _ in range(count))
     return MatStruct(h.dims, fields, records)
 
@@ -256,8 +259,12 @@ def _read_matrix(p: Parser) -> MatValue:
         raise p.fail("nested element", f"miMATRIX of at most {p.room} bytes", (mdtype, nbytes))
     if nbytes == 0:
         return np.empty((0, 0))
+    if p.depth >= MAX_DEPTH:
+        raise p.fail("nested element", f"at most {MAX_DEPTH} levels of cells and structs", "more")
     outer, p.end = p.end, p.stream.pos + nbytes
+    p.depth += 1
     value = _read_body(p, _read_header(p))
+    p.depth -= 1
     p.stream.skip(p.room)
     p.end = outer
     return value

@@ -25,7 +25,7 @@ Images are copied ``_CHUNK_IMAGES`` at a time, so memory stays bounded (a few MB
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = ["read_split"]
 _IMAGE_DIMS = (32, 32, 3)
 _IMAGE_BYTES = 32 * 32 * 3
 _CHUNK_IMAGES = 1024  # 3 MB of pixels per step
+_CHUNK_LABELS = 1 << 20  # 8 MB of doubles per step
 _ADVICE = "the file is damaged or not an SVHN *_32x32.mat file; download it again"
 
 
@@ -57,9 +58,10 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
     raw_labels = request.bool_option("raw_labels")
     with MatFile(path) as mat:
         n = _image_count(mat)
-        labels = _read_labels(mat, n)
+        chunks = mat.iter_data("X", _CHUNK_IMAGES * _IMAGE_BYTES)  # checks X's size: before
+        labels = _read_labels(mat, n)  # allocating anything for its N
         images = out.array("images", (n, *_IMAGE_DIMS), np.uint8)
-        _copy_images(mat, images, request.progress)
+        _copy_images(chunks, images, request.progress)
     out.array("labels", (n,), np.uint8)[:] = labels if raw_labels else labels % 10
     return {"raw_labels": raw_labels, "labels_are_class_indices": not raw_labels}
 
@@ -81,20 +83,32 @@ def _read_labels(mat: MatFile, n: int) -> np.ndarray[Any, Any]:
         raise _fail(mat.path, "class of y", "a real numeric class", info.mat_class)
     if len(info.dims) != 2 or 1 not in info.dims or info.dims[0] * info.dims[1] != n:
         raise _fail(mat.path, "dims of y", f"({n}, 1), one label per image of X", info.dims)
-    values = np.concatenate([np.zeros(0), *mat.iter_data("y")])
-    bad = np.flatnonzero(~((values >= 1) & (values <= 10) & (values == np.round(values))))
-    if bad.size:
-        where = f"y[{bad[0]}] (and {bad.size - 1} more)" if bad.size > 1 else f"y[{bad[0]}]"
-        raise _fail(mat.path, where, "a label in 1..10", values[bad[0]])
-    return values.astype(np.uint8)
+    labels, done = np.zeros(n, np.uint8), 0
+    for values in mat.iter_data("y", _CHUNK_LABELS):  # each chunk checked, then narrowed
+        if values.dtype.kind not in "iuf":
+            raise _fail(mat.path, "class of y", "numbers", values.dtype)
+        ok = (values >= 1) & (values <= 10)
+        if values.dtype.kind == "f":
+            ok &= values == np.round(values)  # NaN and 1.5 fail here
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            first = done + bad[0]
+            where = f"y[{first}] (and {bad.size - 1} more)" if bad.size > 1 else f"y[{first}]"
+            raise _fail(mat.path, where, "a label in 1..10", values[bad[0]])
+        labels[done : done + values.size] = values
+        done += values.size
+    return labels
 
 
 def _copy_images(
-    mat: MatFile, images: np.ndarray[Any, Any], progress: Callable[[int], None]
+    chunks: Iterator[np.ndarray[Any, Any]],
+    images: np.ndarray[Any, Any],
+    progress: Callable[[int], None],
 ) -> None:
-    """Fill ``images`` (N, 32, 32, 3) from X's column-major blocks, a chunk of images at a time."""
+    """Fill ``images`` (N, 32, 32, 3) from X's column-major blocks (``chunks`` of whole images,
+    flat uint8), a chunk of images at a time."""
     done = 0
-    for chunk in mat.iter_data("X", _CHUNK_IMAGES * _IMAGE_BYTES):
+    for chunk in chunks:
         count = chunk.size // _IMAGE_BYTES
         blocks = chunk.reshape(count, 3, 32, 32)  # (image, channel, column, row)
         for channel in range(3):  # 3-4x faster than one 4-D transpose (cache-friendly)

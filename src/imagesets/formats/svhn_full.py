@@ -69,6 +69,9 @@ _COPY_BYTES = 1 << 20
 _PROGRESS_EVERY = 1024
 _MAX_IGNORED = 20
 _ADVICE = "the archive is damaged or not an SVHN full-numbers archive; download it again"
+_MAX_NAME_CHARS = 32  # "k.png" with k up to 10**27
+_MAX_DIGITS = 255  # digits per image (digit_count is uint8)
+_F32_MAX = float(np.finfo(np.float32).max)
 _H5_ERRORS = (KeyError, ValueError, TypeError, OSError, RuntimeError, AttributeError)
 
 
@@ -167,6 +170,13 @@ def _refs(h5: Any, f: Any, key: str, source: str) -> NDArray[Any]:
     return np.asarray(refs).reshape(-1)
 
 
+def _bounded(shape: tuple[int, ...], limit: int, what: str) -> None:
+    """Refuse a dataset of more than ``limit`` elements before reading it (a ValueError, which
+    the caller reports as a :class:`FormatError` naming the entry)."""
+    if int(np.prod(shape, dtype=np.float64)) > limit:
+        raise ValueError(f"{shape} {what}, at most {limit} expected")
+
+
 class _H5Reader:
     """Reads names and bboxes through h5py's low-level API (about 2x fewer, cheaper calls
     than the high-level one). Every read goes through a memory dataspace of the buffer's
@@ -185,8 +195,9 @@ class _H5Reader:
         return buf
 
     def name(self, ref: Any) -> str:
-        """A MATLAB char array (uint16 codes) as a string."""
+        """A MATLAB char array (uint16 codes) as a string, at most 32 characters."""
         dsid = self.h5.h5r.dereference(ref, self.fid)
+        _bounded(dsid.shape, _MAX_NAME_CHARS, "name characters")
         return "".join(map(chr, self._read(dsid, dsid.shape, np.uint16).reshape(-1).tolist()))
 
     def bbox(self, ref: Any) -> NDArray[np.float64]:
@@ -194,6 +205,7 @@ class _H5Reader:
         group = self.h5.h5r.dereference(ref, self.fid)
         first = self.h5.h5d.open(group, _BOX_FIELDS[0].encode())
         shape = first.shape
+        _bounded(shape, _MAX_DIGITS, "digits")
         is_refs = first.get_type().get_class() == self.h5.h5t.REFERENCE
         read = self._dereferenced if is_refs else self._inline
         columns = [read(first, shape)]
@@ -231,11 +243,13 @@ def _check_table(table: NDArray[np.float64], counts: NDArray[np.int64], source: 
         raise _fail(
             source, f"digit label of image {image[bad[0]] + 1}.png", "1..10", labels[bad[0]]
         )
-    bad = np.flatnonzero(~np.isfinite(table[:, :4]).all(axis=1))
+    box = table[:, :4]
+    bad = np.flatnonzero(~(np.isfinite(box) & (np.abs(box) <= _F32_MAX)).all(axis=1))
     if bad.size:
-        raise _fail(source, f"box of image {image[bad[0]] + 1}.png", "finite", table[bad[0], :4])
-    if counts.size and counts.max() > 255:
-        raise _fail(source, "digits per image", "at most 255", int(counts.max()))
+        where = f"box of image {image[bad[0]] + 1}.png"
+        raise _fail(source, where, "finite coordinates that fit float32", table[bad[0], :4])
+    if counts.size and counts.max() > _MAX_DIGITS:
+        raise _fail(source, "digits per image", f"at most {_MAX_DIGITS}", int(counts.max()))
 
 
 # --- the archive pass ----------------------------------------------------------------------------
