@@ -159,11 +159,14 @@ def _remove_dead_parts(folder: Path) -> None:
 def _remove_download_part(folder: Path, name: str) -> None:
     """Remove the ``<name>.part`` of a download that was interrupted, unless a download of
     ``name`` is running now (its lock is held): that one renames or resumes its own part."""
+    part = folder / f"{name}.part"
+    if not part.exists():
+        return
     try:
         with FileLock(str(folder / f".{name}.lock"), timeout=0):
-            (folder / f"{name}.part").unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
     except Timeout:
-        pass
+        log.info("%s: a download is running; it will rename or resume its own part", part)
 
 
 def _copy_hashing(
