@@ -28,6 +28,7 @@ It binds to 127.0.0.1 only and records every request as ``(method, path, range h
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -49,6 +50,14 @@ class _Rule:
     location: str | None = None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-answer (on purpose, in the tests) are not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 (a free port) serving in-memory files."""
 
@@ -57,7 +66,7 @@ class LoopbackServer:
         self.rules: dict[str, _Rule] = {}
         self.requests: list[tuple[str, str, str | None]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
