@@ -528,3 +528,248 @@ def test_offline_load_names_every_missing_split_at_once(
     text = str(info.value)
     for name in ("train-images", "train-labels", "t10k-images", "t10k-labels"):
         assert name in text
+
+
+# --------------------------------------------------------------------------- slow mirrors
+
+
+@pytest.fixture
+def small_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 0.5 s rate window (the default is 30 s), so a trickle is caught in about half a second."""
+    monkeypatch.setenv("IMAGESETS_RATE_WINDOW", "0.5")
+    monkeypatch.delenv("IMAGESETS_MIN_RATE", raising=False)
+
+
+@pytest.mark.usefixtures("small_window")
+def test_trickling_mirror_is_abandoned_for_the_next_url(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    data = _bytes(400)  # a trickle of 1 byte per 0.05 s would take 20 s to finish
+    server.add("/slow/f.bin", data)
+    server.add("/good/f.bin", data)
+    server.fail("/slow/f.bin", "trickle", delay=0.05)
+    rf = _rf("f.bin", data, server.url("/slow/f.bin"), server.url("/good/f.bin"))
+    assert _fetch(rf, tmp_path).read_bytes() == data
+    assert server.hits("/slow/f.bin") == 1  # too slow is not retried on the same URL
+    assert server.hits("/good/f.bin") == 1
+    resumed = server.requests[-1][2]
+    assert resumed is not None and resumed.startswith("bytes=")  # the trickled part was kept
+    assert _visible(tmp_path) == ["f.bin"]
+
+
+@pytest.mark.usefixtures("small_window")
+def test_trickle_alone_fails_naming_the_rate_and_keeps_the_part(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    data = _bytes(400)
+    server.add("/slow/f.bin", data)
+    server.fail("/slow/f.bin", "trickle", delay=0.05)
+    with pytest.raises(FetchError) as err:
+        _fetch(_rf("f.bin", data, server.url("/slow/f.bin")), tmp_path)
+    msg = str(err.value)
+    assert "too slow" in msg and "IMAGESETS_MIN_RATE" in msg and "IMAGESETS_RATE_WINDOW" in msg
+    assert not isinstance(err.value, VerificationError)
+    part = tmp_path / "f.bin.part"
+    assert 0 < part.stat().st_size < len(data)
+    assert part.read_bytes() == data[: part.stat().st_size]
+    assert not (tmp_path / "f.bin").exists()
+
+
+def test_min_rate_zero_turns_the_check_off(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGESETS_RATE_WINDOW", "0.2")
+    monkeypatch.setenv("IMAGESETS_MIN_RATE", "0")
+    data = _bytes(12)
+    server.add("/slow/f.bin", data)
+    server.fail("/slow/f.bin", "trickle", delay=0.05)
+    assert _fetch(_rf("f.bin", data, server.url("/slow/f.bin")), tmp_path).read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("IMAGESETS_MIN_RATE", "fast"),
+        ("IMAGESETS_MIN_RATE", "-1"),
+        ("IMAGESETS_RATE_WINDOW", "0"),
+        ("IMAGESETS_RATE_WINDOW", "nan"),
+        ("IMAGESETS_MAX_UNSIZED", "1.5"),
+        ("IMAGESETS_MAX_UNSIZED", "0"),
+    ],
+)
+def test_bad_limit_settings_are_named(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, var: str, value: str
+) -> None:
+    monkeypatch.setenv(var, value)
+    data = _bytes(10)
+    server.add("/f.bin", data)
+    with pytest.raises(FetchError) as err:
+        _fetch(_rf("f.bin", data, server.url("/f.bin")), tmp_path)
+    assert var in str(err.value) and repr(value) in str(err.value)
+    assert server.requests == []
+
+
+# --------------------------------------------------------------------------- redirects
+
+
+def test_relative_redirect_is_followed_and_keeps_the_range(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    data = _bytes(5000)
+    server.add("/new/f.bin", data)
+    server.fail("/old/f.bin", "redirect", location="../new/f.bin")
+    (tmp_path / "f.bin.part").write_bytes(data[:1000])
+    assert _fetch(_rf("f.bin", data, server.url("/old/f.bin")), tmp_path).read_bytes() == data
+    assert server.requests == [
+        ("GET", "/old/f.bin", "bytes=1000-"),
+        ("GET", "/new/f.bin", "bytes=1000-"),
+    ]
+
+
+def _chain(server: LoopbackServer, hops: int) -> str:
+    """``/r0 -> /r1 -> ... -> /r<hops>`` (the file); returns the first URL."""
+    for i in range(hops):
+        server.fail(f"/r{i}", "redirect", location=server.url(f"/r{i + 1}"))
+    return server.url("/r0")
+
+
+def test_ten_redirects_are_followed(server: LoopbackServer, tmp_path: Path) -> None:
+    data = _bytes(100)
+    server.add("/r10", data)
+    assert _fetch(_rf("f.bin", data, _chain(server, 10)), tmp_path).read_bytes() == data
+
+
+def test_eleven_redirects_are_too_many(server: LoopbackServer, tmp_path: Path) -> None:
+    data = _bytes(100)
+    server.add("/r11", data)
+    with pytest.raises(FetchError, match="more than 10 redirects"):
+        _fetch(_rf("f.bin", data, _chain(server, 11)), tmp_path)
+    assert server.hits("/r11") == 0
+
+
+BAD_LOCATIONS = {
+    "loop": "/bad/f.bin",
+    "file": "file:///etc/passwd",
+    "ftp": "ftp://127.0.0.1/f.bin",
+    "javascript": "javascript:alert(1)",
+    "unclosed-ipv6": "http://[::1/f.bin",
+    "no-host": "http:///f.bin",
+    "bad-port": "http://127.0.0.1:99999/f.bin",
+    "none": None,
+}
+
+
+@pytest.mark.parametrize("location", BAD_LOCATIONS.values(), ids=BAD_LOCATIONS.keys())
+def test_bad_redirect_falls_through_to_the_next_url(
+    server: LoopbackServer, tmp_path: Path, location: str | None
+) -> None:
+    data = _bytes(5000)
+    server.add("/good/f.bin", data)
+    server.fail("/bad/f.bin", "redirect", location=location)
+    rf = _rf("f.bin", data, server.url("/bad/f.bin"), server.url("/good/f.bin"))
+    assert _fetch(rf, tmp_path).read_bytes() == data
+    assert server.hits("/good/f.bin") == 1
+
+
+@pytest.mark.parametrize("location", BAD_LOCATIONS.values(), ids=BAD_LOCATIONS.keys())
+def test_bad_redirect_alone_is_a_fetch_error_naming_the_url(
+    server: LoopbackServer, tmp_path: Path, location: str | None
+) -> None:
+    data = _bytes(50)
+    server.fail("/bad/f.bin", "redirect", location=location)
+    with pytest.raises(FetchError) as err:
+        _fetch(_rf("f.bin", data, server.url("/bad/f.bin")), tmp_path, retries=0)
+    assert not isinstance(err.value, VerificationError)
+    assert server.url("/bad/f.bin") in str(err.value)
+    assert "redirect" in str(err.value)
+    assert _visible(tmp_path) == []
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/f.bin", "127.0.0.1:1/f.bin", "http://[::1/f"])
+def test_unusable_catalog_url_falls_through(
+    server: LoopbackServer, tmp_path: Path, url: str
+) -> None:
+    data = _bytes(500)
+    server.add("/good/f.bin", data)
+    assert _fetch(_rf("f.bin", data, url, server.url("/good/f.bin")), tmp_path).read_bytes() == data
+
+
+# --------------------------------------------------------------------------- unsized and oversized
+
+
+def _md5_only(name: str, data: bytes, *urls: str) -> RemoteFile:
+    return RemoteFile(name, None, None, md5=hashlib.md5(data).hexdigest(), urls=tuple(urls))
+
+
+def test_endless_body_of_an_unsized_file_stops_at_the_cap(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGESETS_MAX_UNSIZED", "100000")
+    data = _bytes(1000)
+    server.add("/f.bin", data)
+    server.fail("/f.bin", "endless", after=3 << 20)
+    url = server.url("/f.bin")
+    with pytest.raises(FetchError) as err:
+        _fetch(_md5_only("f.bin", data, url), tmp_path)
+    msg = str(err.value)
+    for needle in ("f.bin", url, "100000", "IMAGESETS_MAX_UNSIZED"):
+        assert needle in msg
+    assert not isinstance(err.value, VerificationError)
+    assert _visible(tmp_path) == []  # the oversize part is removed
+
+
+def test_unsized_file_under_the_cap_is_fetched(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGESETS_MAX_UNSIZED", "1000")
+    data = _bytes(1000)
+    server.add("/f.bin", data)
+    assert _fetch(_md5_only("f.bin", data, server.url("/f.bin")), tmp_path).read_bytes() == data
+
+
+def test_body_longer_than_the_size_is_read_to_size_plus_one_byte(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib3
+
+    data = _bytes(5000)
+    server.add("/f.bin", data)
+    server.fail("/f.bin", "endless", after=4 << 20)
+    consumed: list[int] = []
+    real_read1 = urllib3.response.HTTPResponse.read1
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> bytes:
+        chunk: bytes = real_read1(self, *args, **kwargs)
+        consumed.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", counting)
+    with pytest.raises(VerificationError, match="sent more"):
+        _fetch(_rf("f.bin", data, server.url("/f.bin")), tmp_path)
+    assert sum(consumed) == len(data) + 1
+    assert _visible(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- IMAGESETS_MIRROR
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("localhost:8000/mirror", "http://localhost:8000/mirror"),
+        ("/srv/mirror", "file:///srv/mirror"),
+        ("ftp://127.0.0.1/m", "http://, https:// or file://"),
+        ("http://", "http://, https:// or file://"),
+    ],
+)
+def test_mirror_without_a_usable_scheme_is_a_clear_error(
+    fake_mnist: dict[str, Any], monkeypatch: pytest.MonkeyPatch, value: str, hint: str
+) -> None:
+    monkeypatch.setenv("IMAGESETS_MIRROR", f"http://127.0.0.1:1/ok {value}")
+    with pytest.raises(FetchError) as err:
+        imagesets.download("fake-mnist", progress=False)
+    msg = str(err.value)
+    assert "IMAGESETS_MIRROR" in msg and repr(value) in msg
+    assert "http://, https:// or file://" in msg and hint in msg
+    assert fake_mnist["server"].requests == []

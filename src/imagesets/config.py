@@ -74,5 +74,31 @@ def user_mirrors() -> list[str]:
     """Base URLs from ``$IMAGESETS_MIRROR`` (space-separated), tried before the catalog's.
 
     A file ``F`` of dataset ``D`` is looked up at ``<base>/<D>/<F>``; ``file://`` bases work.
+
+    Raises:
+        FetchError: a base is not an ``http://``, ``https://`` or ``file://`` URL with a host
+            (or a path); the message names it and shows the corrected form.
     """
-    return [b.rstrip("/") for b in os.environ.get(MIRROR_ENV, "").split() if b]
+    from .errors import FetchError
+
+    given = os.environ.get(MIRROR_ENV, "").split()
+    for base in given:
+        scheme, sep, rest = base.partition("://")
+        if not sep:
+            local = base.startswith(("/", "~", "."))
+            fix = Path(base).expanduser().absolute().as_uri() if local else f"http://{base}"
+            found = "no scheme"
+        elif scheme.lower() not in ("http", "https", "file"):
+            fix, found = f"http://{rest}", f"the scheme {scheme!r}"
+        elif scheme.lower() == "file" and not rest.startswith("/"):
+            fix, found = "file:///ABSOLUTE/PATH", "no absolute path"
+        elif scheme.lower() != "file" and not rest.split("/")[0]:
+            fix, found = f"{scheme}://HOST:PORT/PATH", "no host"
+        else:
+            continue
+        raise FetchError(
+            f"{MIRROR_ENV} holds {base!r}, which is not a mirror URL: expected a base starting "
+            f"with http://, https:// or file://, found {found}; what to do: write it as {fix} "
+            "(several mirrors are separated by spaces)"
+        )
+    return [b.rstrip("/") for b in given]

@@ -5,24 +5,36 @@ The path for air-gapped machines and for datasets behind a login (ImageNet). Eac
 copied (or hard-linked with ``link=True``) into a hidden part file while its sha256 is computed,
 with a progress bar, and renamed into place only if the hash matches. Hashing 148 GB of
 ImageNet therefore happens once, and nothing unverified ever becomes visible.
+
+Part files are only ever written under the folder's ``.import.lock``, so whoever holds that
+lock removes any ``.import-*.part`` it finds (left by an import killed mid-copy). Importing a
+file also removes the ``<name>.part`` a killed download left for it. A full disk is a
+:class:`~imagesets.errors.CacheError` naming the bytes needed and free; imports do not resume,
+so the partial copy is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from .catalog import RemoteFile
-from .errors import FetchError, VerificationError
-from .fetch import _present, hash_file
+from .errors import CacheError, FetchError, VerificationError
+from .fetch import _present, check_space, hash_file, no_space_error
 
 __all__ = ["ImportResult", "import_files"]
+
+log = logging.getLogger("imagesets")
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass
@@ -69,6 +81,8 @@ def import_files(
     Raises:
         VerificationError: a file named like a catalog file has the wrong size or sha256
             (the others given are still imported).
+        CacheError: the disk holding ``folder`` is too full for a copy (checked before each
+            copy, and on a failed write); the partial copy is removed.
     """
     by_size: dict[int | None, list[RemoteFile]] = {}
     for f in files:
@@ -118,7 +132,8 @@ def _import_one(
     """
     algorithms = sorted({c.algorithm for c in candidates})
     with FileLock(str(folder / ".import.lock")):
-        part = folder / f".import-{uuid.uuid4().hex[:12]}.part"
+        part = folder / f".import-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
+        _remove_dead_parts(folder)
         try:
             found = _copy_hashing(path, part, algorithms, link, progress, result)
             match = next((c for c in candidates if found[c.algorithm] == c.digest), None)
@@ -126,9 +141,32 @@ def _import_one(
                 return found
             part.replace(folder / match.name)
             result.imported.append(match.name)
+            _remove_download_part(folder, match.name)
             return {}
         finally:
             part.unlink(missing_ok=True)
+
+
+def _remove_dead_parts(folder: Path) -> None:
+    """Remove ``.import-*.part`` files: with ``.import.lock`` held, none is being written."""
+    for stale in folder.glob(".import-*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            size = stale.stat().st_size
+            stale.unlink()
+            log.info("removed %s (%d bytes) left by an interrupted import", stale, size)
+
+
+def _remove_download_part(folder: Path, name: str) -> None:
+    """Remove the ``<name>.part`` of a download that was interrupted, unless a download of
+    ``name`` is running now (its lock is held): that one renames or resumes its own part."""
+    part = folder / f"{name}.part"
+    if not part.exists():
+        return
+    try:
+        with FileLock(str(folder / f".{name}.lock"), timeout=0):
+            part.unlink(missing_ok=True)
+    except Timeout:
+        log.info("%s: a download is running; it will rename or resume its own part", part)
 
 
 def _copy_hashing(
@@ -137,10 +175,18 @@ def _copy_hashing(
     """Digests of ``src`` as it is copied (or linked, then read) to ``part``: one read."""
     if link and _try_link(src, part, result):
         return hash_file(part, algorithms, progress=progress)
-    with part.open("wb") as out:
-        found = hash_file(src, algorithms, progress=progress, out=out)
-        out.flush()
-        os.fsync(out.fileno())
+    size = src.stat().st_size
+    check_space(f"importing {src}", part.parent, size)
+    try:
+        with part.open("wb", buffering=0) as out:
+            found = hash_file(src, algorithms, progress=progress, out=out)
+            os.fsync(out.fileno())
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE or isinstance(exc, CacheError):
+            raise
+        done = part.stat().st_size if part.exists() else 0
+        note = "the partial copy was removed (an import starts over; it does not resume)"
+        raise no_space_error(f"importing {src}", part.parent, size - done, note) from exc
     return found
 
 

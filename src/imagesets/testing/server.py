@@ -8,18 +8,27 @@
 Behaviours per path (``fail(path, mode, ...)``), each applied to the next ``times`` requests
 (forever when ``times`` is None), then the file is served normally:
 
-- ``"404"``, ``"500"``: that status with a short body.
+- ``"403"``, ``"404"``, ``"500"``: that status with a short body.
 - ``"drop"``: full ``Content-Length`` header, then the connection closes after ``after`` bytes.
 - ``"html"``: status 200 with an HTML page (a captive portal or a moved-file page).
 - ``"wrong"``: status 200 with bytes of the right length but other content.
 - ``"ignore-range"``: ``Range`` requests are answered 200 with the whole file.
 - ``"slow"``: each 64 KiB chunk after a ``delay`` in seconds.
+- ``"trickle"``: full ``Content-Length`` header, then one byte every ``delay`` seconds
+  (a mirror that never quite stalls, so a per-read timeout never fires).
+- ``"redirect"``: ``302`` with ``Location: <location>`` exactly as given (relative, another
+  scheme, malformed; ``None`` sends no ``Location`` at all). A location equal to the path
+  itself is a redirect loop.
+- ``"endless"``: status 200, no ``Content-Length``, the file's bytes repeated until the client
+  hangs up (a body with no end), or until ``after`` bytes when ``after`` is given.
 
 It binds to 127.0.0.1 only and records every request as ``(method, path, range header)``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +47,15 @@ class _Rule:
     times: int | None
     after: int = 0
     delay: float = 0.0
+    location: str | None = None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-answer (on purpose, in the tests) are not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -48,7 +66,7 @@ class LoopbackServer:
         self.rules: dict[str, _Rule] = {}
         self.requests: list[tuple[str, str, str | None]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -68,10 +86,19 @@ class LoopbackServer:
         self.files[path] = data
 
     def fail(
-        self, path: str, mode: str, *, times: int | None = None, after: int = 0, delay: float = 0.0
+        self,
+        path: str,
+        mode: str,
+        *,
+        times: int | None = None,
+        after: int = 0,
+        delay: float = 0.0,
+        location: str | None = None,
     ) -> None:
         """Make ``path`` misbehave (see the module docstring) for the next ``times`` requests."""
-        self.rules[path] = _Rule(mode, times, after, delay)
+        if mode not in _BEHAVIOURS:
+            raise ValueError(f"unknown failure mode {mode!r}; known: {sorted(_BEHAVIOURS)}")
+        self.rules[path] = _Rule(mode, times, after, delay, location)
 
     def hits(self, path: str) -> int:
         """How many requests asked for ``path``."""
@@ -115,10 +142,10 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             server.requests.append(("GET", self.path, rng))
             rule = server._take_rule(self.path)
             data = server.files.get(self.path)
-            if data is None:
+            if data is None and not (rule and rule.mode == "redirect"):  # a redirect needs none
                 self._send(404, b"not found\n")
                 return
-            _BEHAVIOURS.get(rule.mode if rule else "ok", _serve)(self, data, rng, rule)
+            _BEHAVIOURS.get(rule.mode if rule else "ok", _serve)(self, data or b"", rng, rule)
 
         def _send(self, status: int, body: bytes, ctype: str = "text/plain") -> None:
             self.send_response(status)
@@ -193,8 +220,46 @@ def _ignore_range(h: Any, data: bytes, rng: str | None, rule: _Rule | None) -> N
     h._send(200, data, "application/octet-stream")
 
 
+def _trickle(h: Any, data: bytes, rng: str | None, rule: _Rule | None) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "application/octet-stream")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.close_connection = True
+    delay = rule.delay if rule else 1.0
+    with contextlib.suppress(OSError):  # the client gave up: stop quietly
+        for i in range(len(data)):
+            h.wfile.write(data[i : i + 1])
+            h.wfile.flush()
+            time.sleep(delay)
+
+
+def _redirect(h: Any, data: bytes, rng: str | None, rule: _Rule | None) -> None:
+    h.send_response(302)
+    if rule is not None and rule.location is not None:
+        h.send_header("Location", rule.location)
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
+def _endless(h: Any, data: bytes, rng: str | None, rule: _Rule | None) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "application/octet-stream")
+    h.end_headers()  # no Content-Length: the body ends when the connection closes
+    h.close_connection = True
+    block = (data or b"\0") * max(1, (1 << 16) // max(1, len(data)))
+    limit = rule.after if rule and rule.after else None
+    sent = 0
+    with contextlib.suppress(OSError):  # the client gave up: stop quietly
+        while limit is None or sent < limit:
+            piece = block if limit is None else block[: limit - sent]
+            h.wfile.write(piece)
+            sent += len(piece)
+
+
 _BEHAVIOURS = {
     "ok": _serve,
+    "403": _status(403),
     "404": _status(404),
     "500": _status(500),
     "drop": _drop,
@@ -202,4 +267,7 @@ _BEHAVIOURS = {
     "wrong": _wrong,
     "ignore-range": _ignore_range,
     "slow": _serve,
+    "trickle": _trickle,
+    "redirect": _redirect,
+    "endless": _endless,
 }
