@@ -126,7 +126,7 @@ def test_non_utf8_folder_names_round_trip_through_the_toml_entry(
     base = tmp_path / "photos"
     make_fake_tree(base, {"cat": 2, "dog": 2}, extras=False)
     odd = os.fsencode(base) + b"/caf\xe9 \\x41"  # not UTF-8, and a backslash that looks escaped
-    os.rename(os.fsencode(base / "cat"), odd)
+    (base / "cat").rename(os.fsdecode(odd))
     ds = imagesets.from_folder(base, name="odd-names", size=8, persist=True, progress=False)
     names = set(ds["all"].classes)
     assert os.fsdecode(b"caf\xe9 \\x41") in names
@@ -300,7 +300,7 @@ def test_a_really_full_disk_is_an_exception_not_sigbus(
         imagesets.download("fake-mnist", root=root, progress=False)
         (mount / "filler").write_bytes(b"\0" * (200 * 1024 - (root / "downloads").stat().st_size))
         entry = json.dumps(_entry_like(fake_mnist, "fake-mnist"))
-        script = "import json, imagesets; imagesets.register(json.loads(%r))\n" % entry
+        script = f"import json, imagesets; imagesets.register(json.loads({entry!r}))\n"
         env = {**os.environ, "IMAGESETS_HOME": str(root), "IMAGESETS_OFFLINE": "1"}
         run = subprocess.run(
             [sys.executable, "-c", script + SMALL_DISK, "fake-mnist"],
