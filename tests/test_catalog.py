@@ -117,7 +117,7 @@ def test_builtin_names_order_and_types() -> None:
     assert catalog.names()[:2] == ["mnist", "fashion-mnist"]
     for name in ("mnist", "fashion-mnist"):
         spec = catalog.get(name)
-        assert isinstance(spec, DatasetSpec) and spec.source == f"builtin {name}.toml"
+        assert isinstance(spec, DatasetSpec) and spec.source == f"builtin {name}.json"
         assert spec.split_names == ("train", "test")
         assert [(s.count, s.optional) for s in spec.splits] == [(60000, False), (10000, False)]
         assert spec.image_shape == (28, 28) and spec.keras_labels == "flat"
@@ -261,7 +261,7 @@ def test_register_a_spec_object() -> None:
 def test_register_refuses_a_builtin_name(entry: dict[str, Any]) -> None:
     with pytest.raises(CatalogError, match="is a built-in dataset; choose another"):
         catalog.register(entry)
-    assert catalog.get("mnist").source == "builtin mnist.toml"
+    assert catalog.get("mnist").source == "builtin mnist.json"
     with pytest.raises(UnknownDatasetError):
         catalog.get("my-fashion")
 

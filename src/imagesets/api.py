@@ -14,20 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import catalog
-from .cache import Cache, CachedFile
+from .cache import Cache
 from .catalog import DatasetSpec, RemoteFile
-from .dataset_info import DatasetInfo
 from .errors import ArgumentError, CatalogError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from .dataset import Dataset, Split
+    from .dataset_info import CachedFile, DatasetInfo
     from .importing import ImportResult
     from .store import StoredSplit
 
 __all__ = [
-    "CachedFile",
     "clean",
     "download",
     "file_entry",
@@ -58,6 +57,8 @@ def _resolve(name: str, root: PathLike | None) -> tuple[DatasetSpec, Cache]:
 def _info(
     spec: DatasetSpec, *, edition: str = "", sample: bool = False, path: Path | None = None
 ) -> DatasetInfo:
+    from .dataset_info import DatasetInfo
+
     counts = spec.sample.counts if sample and spec.sample else {}
     return DatasetInfo(
         name=spec.name,

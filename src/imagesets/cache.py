@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from .config import cache_root
 from .errors import CacheError, CatalogError
@@ -28,7 +28,7 @@ from .errors import CacheError, CatalogError
 if TYPE_CHECKING:  # pragma: no cover
     from filelock import BaseFileLock
 
-__all__ = ["NAME_PATTERN", "Cache", "CachedFile", "check_name"]
+__all__ = ["NAME_PATTERN", "Cache", "check_name"]
 
 #: What a dataset, split or file name may be: one plain path component.
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+-]*"
@@ -162,17 +162,6 @@ class Cache:
         folder.mkdir(parents=True, exist_ok=True)
         self.variant(dataset, variant)  # checks the variant name
         return FileLock(str(folder / f".{variant}.lock"))
-
-
-@dataclass(frozen=True)
-class CachedFile:
-    """One cached file of a dataset (an original, or a prepared array) and what ``verify``
-    found: ``ok``, ``missing`` (an original not downloaded) or ``corrupt`` (with details)."""
-
-    name: str
-    path: Path
-    status: Literal["ok", "missing", "corrupt"]
-    detail: str = ""
 
 
 def _children(folder: Path) -> list[str]:

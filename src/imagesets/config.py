@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import CacheError
@@ -54,6 +53,8 @@ def _resolve_default(env: str | None) -> Path:
 
 
 def _check_writable(path: Path) -> None:
+    import tempfile
+
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):

@@ -1,13 +1,14 @@
-"""What a dataset is, as the library reports it (no numpy: ``imagesets info`` stays fast)."""
+"""What the library reports: what a dataset is (:class:`DatasetInfo`) and what ``verify``
+found (:class:`CachedFile`). No numpy, and off the warm load path."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["DatasetInfo"]
+__all__ = ["CachedFile", "DatasetInfo"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,14 @@ class DatasetInfo:
             "sample": self.sample,
             "path": str(self.path) if self.path else None,
         }
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """One cached file of a dataset (an original, or a prepared array) and what ``verify``
+    found: ``ok``, ``missing`` (an original not downloaded) or ``corrupt`` (with details)."""
+
+    name: str
+    path: Path
+    status: Literal["ok", "missing", "corrupt"]
+    detail: str = ""

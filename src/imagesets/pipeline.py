@@ -18,22 +18,20 @@ reader: those are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import logging
-import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from . import __version__, store
-from .cache import Cache, CachedFile
+from .cache import Cache
 from .catalog import DatasetSpec, Edition, RemoteFile
 from .errors import ArgumentError, CacheError, FetchError
 from .manifest import Manifest
 from .variant import Variant, expected_sources, is_fresh, local_roles
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .dataset_info import CachedFile
     from .importing import ImportResult
 
 __all__ = [
@@ -49,7 +47,11 @@ __all__ = [
     "verify",
 ]
 
-log = logging.getLogger("imagesets")
+
+def _log(message: str, *args: object) -> None:
+    import logging  # imported on use: a warm load never logs, and logging costs ~10 ms
+
+    logging.getLogger("imagesets").info(message, *args)
 
 
 def bundled_dir(dataset: str) -> Path:
@@ -84,8 +86,7 @@ def check_splits(spec: DatasetSpec, splits: Sequence[str] | str | None) -> list[
 # --------------------------------------------------------------------------- locating
 
 
-@dataclass(frozen=True)
-class _Located:
+class _Located(NamedTuple):
     path: Path
     manifest: Manifest
 
@@ -98,7 +99,7 @@ def _locate(spec: DatasetSpec, split: str, cache: Cache, variant: Variant) -> _L
         return None
     if is_fresh(spec, split, variant, manifest):
         return _Located(path, manifest)
-    log.info("prepared %s %s at %s is stale; rebuilding", spec.name, split, path)
+    _log("prepared %s %s at %s is stale; rebuilding", spec.name, split, path)
     return None
 
 
@@ -147,8 +148,7 @@ def prepare(
 # --------------------------------------------------------------------------- fetching
 
 
-@dataclass(frozen=True)
-class _Sources:
+class _Sources(NamedTuple):
     """The edition chosen for the splits to build, and its files on disk by name."""
 
     edition: Edition | None
@@ -306,7 +306,7 @@ def _build(
         check_output(spec, split, edition, builder.writer.arrays, extras, bool(variant.options))
         extras = {**extras, **hierarchy(spec, split, builder.writer.arrays)}
         manifest = builder.commit(_manifest(spec, split, variant, edition, extras))
-    log.info("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
+    _log("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
     return _Located(target, manifest)
 
 
@@ -360,6 +360,7 @@ def verify(spec: DatasetSpec, cache: Cache, *, progress: bool = True) -> list[Ca
     """Re-hash every cached original of ``spec`` against the catalog, and every prepared
     array and blob against the sha256 its manifest records (nothing is changed)."""
     from . import fetch
+    from .dataset_info import CachedFile
 
     rows = []
     for f in spec.all_files():
@@ -379,6 +380,8 @@ def verify(spec: DatasetSpec, cache: Cache, *, progress: bool = True) -> list[Ca
 
 
 def _verify_prepared(spec: DatasetSpec, cache: Cache) -> list[CachedFile]:
+    from .dataset_info import CachedFile
+
     rows = []
     for variant in cache.variants(spec.name):
         for split in spec.split_names:
@@ -403,6 +406,8 @@ def clean(cache: Cache, spec: DatasetSpec | None, *, downloads: bool = False) ->
 
     Returns the folders removed.
     """
+    import shutil
+
     names = [spec.name] if spec is not None else cache.prepared_datasets()
     removed = []
     for ds in names:
