@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -425,9 +424,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:  # names from undecodable folder names print, escaped
         reconfigure(errors="backslashreplace")
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="imagesets: %(message)s"
-    )
+    if args.verbose:  # logging only when asked: importing it costs a light command ~10 ms
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="imagesets: %(message)s")
     try:
         return int(args.handler(args))
     except (ImagesetsError, OSError) as exc:
