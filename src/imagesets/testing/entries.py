@@ -22,6 +22,7 @@ dropped. A format with no writer raises :class:`LookupError` naming the format.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import math
 import shutil
@@ -290,7 +291,8 @@ def write_ilsvrc2012_edition(
     :data:`~imagesets.testing.imagenet.DEFAULT_CLASSES` (``ceil(train / 4)`` images each, so the
     train count is rounded up to a multiple of 4), a val tar and a devkit. Labels are the real
     class indices (0, 65, 230 and 999), so the entry keeps its 1,000 classes. No image is
-    broken: the counts are the decodable images. Facts: ``"ilsvrc"`` -> ``FakeIlsvrc``."""
+    broken: the counts are the decodable images. Facts: ``"ilsvrc"`` -> ``FakeIlsvrc`` (its
+    paths are the files in ``folder``; a file the edition does not name is gone)."""
     from .imagenet import DEFAULT_CLASSES, write_fake_ilsvrc
 
     splits = _only_splits(edition, ("train", "val"))
@@ -308,6 +310,13 @@ def write_ilsvrc2012_edition(
                         f"writer has no file for split {split!r} role {role!r}"
                     )
                 shutil.copyfile(written[(split, role)], folder / _file(edition, split, role))
+    moved = {f"{s}_{r}": folder / _file(edition, s, r) for s in splits for r in _roles(edition, s)}
+    fake = dataclasses.replace(
+        fake,
+        train=moved.get("train_archive", fake.train),
+        val=moved.get("val_archive", fake.val),
+        devkit=moved.get("val_devkit", fake.devkit),
+    )
     found = {"train": len(fake.train_labels), "val": len(fake.val_labels)}
     notes = (
         "manual: import instead of download",
