@@ -136,3 +136,42 @@ def test_cifar_member_md5_follow_the_fakes(tmp_path: Path) -> None:
     assert set(python["options"]["member_md5"]) >= set(real)
     assert not set(python["options"]["member_md5"].values()) & set(real.values())
     assert "sample" not in retarget(catalog.builtin_entry("mnist"), tmp_path / "m", "http://h/")
+
+
+def test_every_reader_format_but_local_folders_has_a_writer() -> None:
+    from imagesets._registry import READERS
+
+    local = {"image-tree", "image-tree-packed", "image-folder"}  # local editions: no files
+    assert set(READERS) - set(FAKE_WRITERS) == local
+    assert set(FAKE_WRITERS) <= set(READERS)
+
+
+def test_one_edition_or_a_clear_error(tmp_path: Path) -> None:
+    entry = retarget(catalog.builtin_entry("cifar100"), tmp_path, "http://h/", edition="binary")
+    assert [e["name"] for e in entry["editions"]] == ["binary"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-100-binary.tar.gz"]
+    with pytest.raises(ValueError, match="no edition 'nope'; its editions are"):
+        retarget(catalog.builtin_entry("cifar100"), tmp_path, "http://h/", edition="nope")
+
+
+def test_a_shorthand_user_entry_is_retargeted(tmp_path: Path, server: LoopbackServer) -> None:
+    full = catalog.builtin_entry("mnist")
+    edition = full["editions"][0]
+    user = {
+        "name": "my-digits",
+        "image_shape": [28, 28],
+        "classes": full["classes"],
+        "format": "idx",
+        "files": edition["files"],
+        "splits": {s: {"count": 9, "files": roles} for s, roles in edition["splits"].items()},
+    }
+    entry = retarget(user, tmp_path, server.url("/u/"), counts={"train": 5, "test": 3})
+    for f in entry["editions"][0]["files"]:
+        server.add(f"/u/{f['name']}", (tmp_path / f["name"]).read_bytes())
+    catalog.register(entry)
+    try:
+        ds = imagesets.load("fake-my-digits", progress=False)
+        assert (len(ds["train"]), len(ds["test"])) == (5, 3)
+        assert ds["train"].images.shape == (5, 28, 28)
+    finally:
+        catalog.unregister("fake-my-digits")
