@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ import pytest
 
 import imagesets
 from imagesets import catalog
-from imagesets.testing.petimages import write_fake_petimages
+from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.server import LoopbackServer
 
 PER_CLASS = 20
@@ -21,26 +19,24 @@ PER_CLASS = 20
 
 @pytest.fixture
 def fake_pets(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
-    path = tmp_path / "kagglecatsanddogs_5340.zip"
-    fake = write_fake_petimages(path, per_class=PER_CLASS, seed=4)
-    data = path.read_bytes()
-    server.add(f"/ms/{path.name}", data)
-    entry = copy.deepcopy(catalog.builtin_entry("cats-vs-dogs"))
-    entry["name"], entry["aliases"] = "fake-pets", []
-    entry["splits"] = {"train": {"count": 32}, "test": {"count": 8}}
-    f = entry["editions"][0]["files"][0]
-    f.update(
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        urls=[server.url(f"/ms/{path.name}")],
+    """The built-in entry retargeted at a fake zip of ``PER_CLASS`` files per class (train 32,
+    test 8 with the entry's 0.2 test fraction), served over loopback."""
+    counts = {"train": 32, "test": 8}
+    entry, fakes = retarget_with_fakes(
+        catalog.builtin_entry("cats-vs-dogs"), tmp_path, server.url("/ms/"), counts=counts, seed=4
     )
+    assert {s: v["count"] for s, v in entry["splits"].items()} == counts
+    (f,) = entry["editions"][0]["files"]
+    server.add(f"/ms/{f['name']}", (tmp_path / f["name"]).read_bytes())
     spec = catalog.register(entry)
+    fake = fakes["zip"].facts["zip"]
+    assert len(fake.kinds) == 2 * PER_CLASS
     yield {"fake": fake, "spec": spec}
     catalog.unregister(spec.name)
 
 
 def test_every_decodable_image_is_kept_and_the_rest_recorded(fake_pets: dict[str, Any]) -> None:
-    ds = imagesets.load("fake-pets", options={"size": 32}, progress=False)
+    ds = imagesets.load("fake-cats-vs-dogs", options={"size": 32}, progress=False)
     train, test = ds["train"], ds["test"]
     undecodable = fake_pets["fake"].undecodable
     skipped = {s["path"] for s in train.skipped + test.skipped}
@@ -55,14 +51,14 @@ def test_every_decodable_image_is_kept_and_the_rest_recorded(fake_pets: dict[str
 
 
 def test_default_is_a_packed_store_and_the_split_is_reproducible(fake_pets: dict[str, Any]) -> None:
-    ds = imagesets.load("fake-pets", progress=False)
+    ds = imagesets.load("fake-cats-vs-dogs", progress=False)
     train = ds["train"]
     assert train.packed and train.manifest["split_seed"] == 0
     image, label = train[0]
     assert image.ndim == 3 and int(label) in (0, 1)
-    again = imagesets.load("fake-pets", options={"size": 16}, progress=False)["train"]
+    again = imagesets.load("fake-cats-vs-dogs", options={"size": 16}, progress=False)["train"]
     assert again.manifest["members"] == train.manifest["members"]
-    other = imagesets.load("fake-pets", options={"seed": 7}, progress=False)["train"]
+    other = imagesets.load("fake-cats-vs-dogs", options={"seed": 7}, progress=False)["train"]
     assert other.manifest["members"] != train.manifest["members"]
     assert np.bincount(other.labels).tolist() == np.bincount(train.labels).tolist()
 

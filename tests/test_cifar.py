@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,58 +13,35 @@ from PIL import Image
 import imagesets
 from imagesets import catalog
 from imagesets.cli import main
-from imagesets.testing.cifar import (
-    CIFAR100_FINE_TO_COARSE,
-    make_fake_cifar,
-    write_cifar_binary,
-    write_cifar_python,
-)
+from imagesets.testing.cifar import CIFAR100_FINE_TO_COARSE
+from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.server import LoopbackServer
 
 N_TRAIN, N_TEST = 50, 20
 
 
-def _entry(variant: str, files: dict[str, bytes], base: str) -> dict[str, Any]:
-    """The built-in entry with the fake archives' sizes, hashes and URLs, and small counts."""
-    entry = copy.deepcopy(
-        catalog.builtin_entry("cifar10")
-        if variant == "cifar10"
-        else catalog.builtin_entry("cifar100")
-    )
-    entry["name"], entry["aliases"] = f"fake-{variant}", []
-    entry["splits"] = {"train": {"count": N_TRAIN}, "test": {"count": N_TEST}}
-    for edition in entry["editions"]:
-        edition["options"].pop("member_md5", None)
-        for f in edition["files"]:
-            data = files[f["name"]]
-            f.update(
-                size=len(data), sha256=hashlib.sha256(data).hexdigest(), urls=[base + f["name"]]
-            )
-            f.pop("md5", None)
-    return entry
-
-
 def _serve_fake(variant: str, tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
-    """Both editions of a small fake ``variant`` behind the loopback server, registered."""
-    stem = "cifar-10" if variant == "cifar10" else "cifar-100"
-    data = make_fake_cifar(variant, N_TRAIN, N_TEST, seed=7)
-    py = write_cifar_python(
-        tmp_path / f"{stem}-python.tar.gz", variant, data["train"], data["test"]
+    """Both editions of the built-in ``variant`` retargeted at small fakes behind the loopback
+    server, registered (``member_md5`` of the python edition follows the fake members)."""
+    entry, fakes = retarget_with_fakes(
+        catalog.builtin_entry(variant),
+        tmp_path,
+        server.url("/kriz/"),
+        counts={"train": N_TRAIN, "test": N_TEST},
+        seed=7,
     )
-    binary = write_cifar_binary(
-        tmp_path / f"{stem}-binary.tar.gz", variant, data["train"], data["test"]
-    )
-    files = {p.name: p.read_bytes() for p in (py, binary)}
-    for name, blob in files.items():
-        server.add(f"/kriz/{name}", blob)
-    spec = catalog.register(_entry(variant, files, server.url("/kriz/")))
+    paths = {}
+    for edition in entry["editions"]:
+        (f,) = edition["files"]
+        server.add(f"/kriz/{f['name']}", (tmp_path / f["name"]).read_bytes())
+        paths[edition["name"]] = f"/kriz/{f['name']}"
+    spec = catalog.register(entry)
     yield {
         "variant": variant,
         "spec": spec,
-        "data": data,
+        "data": fakes["python"].facts,
         "server": server,
-        "python": f"/kriz/{py.name}",
-        "binary": f"/kriz/{binary.name}",
+        **paths,
     }
     catalog.unregister(spec.name)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,32 +13,23 @@ import imagesets
 from imagesets import catalog
 from imagesets.cli import main
 from imagesets.errors import ManualDownloadError, VerificationError
-from imagesets.testing.imagenet import write_fake_ilsvrc
+from imagesets.testing.entries import retarget_with_fakes
 
 
 @pytest.fixture
 def fake_imagenet(tmp_path: Path) -> Iterator[Any]:
-    fake = write_fake_ilsvrc(tmp_path / "given", per_class=3, n_val=8, seed=2)
-    entry = copy.deepcopy(catalog.builtin_entry("imagenet"))
-    entry["name"], entry["aliases"] = "fake-imagenet", []
-    entry["splits"] = {
-        "train": {"count": len(fake.train_labels)},
-        "val": {"count": len(fake.val_labels)},
-    }
-    for f in entry["editions"][0]["files"]:
-        data = Path(
-            getattr(
-                fake,
-                {"ILSVRC2012_img_train.tar": "train", "ILSVRC2012_img_val.tar": "val"}.get(
-                    f["name"], "devkit"
-                ),
-            )
-        ).read_bytes()
-        if "sha256" in f:
-            f.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
-            f.pop("md5")
-        else:
-            f["md5"] = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    """The built-in entry retargeted at a fake train tar (4 classes x 3), val tar (8) and devkit
+    in ``given/``; the devkit stays md5-only, as in the real entry."""
+    counts = {"train": 12, "val": 8}
+    entry, fakes = retarget_with_fakes(
+        catalog.builtin_entry("imagenet"),
+        tmp_path / "given",
+        "http://127.0.0.1:1/",
+        counts=counts,
+        seed=2,
+    )
+    fake = fakes["tars"].facts["ilsvrc"]
+    assert len(fake.train_labels) == 12 and entry["manual"]
     spec = catalog.register(entry)
     yield fake
     catalog.unregister(spec.name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,35 +12,35 @@ import pytest
 import imagesets
 from imagesets import catalog
 from imagesets.cli import main
-from imagesets.testing.matlab import fake_svhn_images, write_fake_svhn
+from imagesets.testing.entries import retarget_with_fakes
+from imagesets.testing.matlab import fake_svhn_images
 from imagesets.testing.server import LoopbackServer
 
 COUNTS = {"train": 40, "test": 24, "extra": 30}
-SEEDS = {"train": 1, "test": 2, "extra": 3}
+SEED = 1  # the k-th split's file is written with seed SEED + k
+
+
+def _serve(
+    name: str, tmp_path: Path, server: LoopbackServer, prefix: str, counts: dict[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The built-in ``name`` retargeted at fakes served under ``prefix``, registered; returns
+    the entry and what was written per split."""
+    entry, fakes = retarget_with_fakes(
+        catalog.builtin_entry(name), tmp_path, server.url(prefix), counts=counts, seed=SEED
+    )
+    for f in entry["editions"][0]["files"]:
+        server.add(prefix + f["name"], (tmp_path / f["name"]).read_bytes())
+    catalog.register(entry)
+    return entry, fakes[entry["editions"][0]["name"]].facts
 
 
 @pytest.fixture
 def fake_svhn(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
-    entry = copy.deepcopy(catalog.builtin_entry("svhn"))
-    entry["name"], entry["aliases"] = "fake-svhn", []
-    raw: dict[str, np.ndarray] = {}
-    files = entry["editions"][0]["files"]
-    for split, n in COUNTS.items():
-        entry["splits"][split]["count"] = n
-        name = f"{split}_32x32.mat"
-        raw[split] = write_fake_svhn(tmp_path / name, n, seed=SEEDS[split])
-        data = (tmp_path / name).read_bytes()
-        server.add(f"/svhn/{name}", data)
-        f = next(f for f in files if f["name"] == name)
-        f.update(
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            urls=[server.url(f"/svhn/{name}")],
-        )
-        f.pop("md5")
-    spec = catalog.register(entry)
-    yield {"spec": spec, "raw": raw, "server": server}
-    catalog.unregister(spec.name)
+    entry, facts = _serve("svhn", tmp_path, server, "/svhn/", COUNTS)
+    raw = {split: labels for split, (_, labels) in facts.items()}
+    images = {split: x for split, (x, _) in facts.items()}
+    yield {"raw": raw, "images": images, "server": server}
+    catalog.unregister(entry["name"])
 
 
 def test_train_and_test_never_fetch_extra(fake_svhn: dict[str, Any]) -> None:
@@ -51,7 +49,8 @@ def test_train_and_test_never_fetch_extra(fake_svhn: dict[str, Any]) -> None:
     assert fake_svhn["server"].hits("/svhn/extra_32x32.mat") == 0
     raw = fake_svhn["raw"]["train"]
     assert np.array_equal(y, raw % 10) and y.max() <= 9
-    assert np.array_equal(x, fake_svhn_images(40, SEEDS["train"], 0, 40))
+    assert np.array_equal(x, fake_svhn["images"]["train"])
+    assert np.array_equal(x, fake_svhn_images(40, SEED, 0, 40))
 
 
 def test_extra_on_request_and_raw_labels(fake_svhn: dict[str, Any]) -> None:
@@ -85,26 +84,10 @@ def test_builtin_entry() -> None:
 
 @pytest.fixture
 def fake_full(tmp_path: Path, server: LoopbackServer) -> Iterator[dict[str, Any]]:
-    from imagesets.testing.svhn_full import write_fake_svhn_full
-
-    entry = copy.deepcopy(catalog.builtin_entry("svhn-full"))
-    entry["name"], entry["aliases"] = "fake-svhn-full", []
-    expected = {}
-    for split, n in (("train", 9), ("test", 5), ("extra", 4)):
-        entry["splits"][split]["count"] = n
-        path = tmp_path / f"{split}.tar.gz"
-        expected[split] = write_fake_svhn_full(path, n, seed=n)
-        data = path.read_bytes()
-        server.add(f"/full/{path.name}", data)
-        f = next(f for f in entry["editions"][0]["files"] if f["name"] == path.name)
-        f.update(
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            urls=[server.url(f"/full/{path.name}")],
-        )
-    spec = catalog.register(entry)
+    counts = {"train": 9, "test": 5, "extra": 4}
+    entry, expected = _serve("svhn-full", tmp_path, server, "/full/", counts)
     yield {"expected": expected, "server": server}
-    catalog.unregister(spec.name)
+    catalog.unregister(entry["name"])
 
 
 def test_full_numbers_packed_pngs_and_digit_boxes(fake_full: dict[str, Any]) -> None:
