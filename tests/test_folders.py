@@ -10,7 +10,7 @@ import pytest
 import imagesets
 from imagesets import catalog
 from imagesets.cli import main
-from imagesets.errors import CatalogError, FetchError
+from imagesets.errors import ArgumentError, FetchError
 from imagesets.testing.images import make_fake_tree
 
 SPEC = {
@@ -83,7 +83,7 @@ def test_a_tree_without_split_folders_is_one_split(tmp_path: Path) -> None:
 
 
 def test_errors(tree: Path, tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="size"):
+    with pytest.raises(ArgumentError, match="size"):
         imagesets.from_folder(tree, size=32, max_side=64)
     ds = imagesets.from_folder(tree, size=16, name="gone", progress=False)
     assert len(ds["train"]) == 9

@@ -418,3 +418,15 @@ def test_clean_of_a_never_prepared_dataset_and_concurrent_cleans(
 def test_every_public_error_is_an_imagesets_error() -> None:
     for exc in (ArgumentError, CacheError, CatalogError, UnknownDatasetError):
         assert issubclass(exc, ImagesetsError)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"size": 100000}, {"size": 0}, {"size": 1.5}, {"max_side": -1}, {"label_depth": "x"}],
+)
+def test_from_folder_refuses_absurd_sizes_before_reading(
+    tmp_path: Path, kwargs: dict[str, Any]
+) -> None:
+    tree = make_fake_tree(tmp_path / "photos", {"cat": 1}, extras=False).root
+    with pytest.raises(ArgumentError, match="from_folder: .* must be an integer"):
+        imagesets.from_folder(tree, progress=False, **kwargs)

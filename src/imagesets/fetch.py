@@ -620,12 +620,14 @@ def ensure_files(
 ) -> dict[str, Path]:
     """Fetch every file of ``files`` into ``folder``; ``{name: path}`` of verified files.
 
-    In offline mode the error lists every missing file at once. When the catalog gives the
-    sizes and the disk has less free space than the missing files need, nothing is fetched.
+    Every file is tried even when an earlier one fails, so one error names every file that
+    could not be fetched (each with its size, checksum and what every URL did), as the offline
+    error lists every missing file at once. When the catalog gives the sizes and the disk has
+    less free space than the missing files need, nothing is fetched.
 
     Raises:
         CacheError: too little free space (or the disk filled up during a download).
-        FetchError: a file could not be fetched (see :func:`fetch_file`).
+        FetchError: one or more files could not be fetched (all of them named).
     """
     missing = [f for f in files if not _present(folder / f.name, f)]
     if missing and is_offline():
@@ -634,9 +636,31 @@ def ensure_files(
     if needed:
         check_space(f"downloading {len(missing)} file(s) of {dataset}", folder, needed)
     session = _session() if missing else None
-    return {
-        f.name: fetch_file(dataset, f, folder, progress=progress, session=session) for f in files
-    }
+    paths: dict[str, Path] = {}
+    failed: list[tuple[RemoteFile, FetchError]] = []
+    for f in files:
+        try:
+            paths[f.name] = fetch_file(dataset, f, folder, progress=progress, session=session)
+        except FetchError as exc:
+            failed.append((f, exc))
+    if len(failed) == 1 and len(files) == 1:
+        raise failed[0][1]
+    if failed:
+        raise _failed_error(dataset, failed, folder)
+    return paths
+
+
+def _failed_error(
+    dataset: str, failed: Sequence[tuple[RemoteFile, FetchError]], folder: Path
+) -> FetchError:
+    rows = "\n".join(f"  - {f.describe()}: {exc}" for f, exc in failed)
+    kinds = {type(exc) for _, exc in failed}
+    kind = kinds.pop() if len(kinds) == 1 else FetchError  # all failed checksums: still one
+    return kind(
+        f"{len(failed)} file(s) of {dataset} could not be fetched:\n{rows}\nwhat to do: try "
+        f"again later, set IMAGESETS_MIRROR to a mirror that has them, or copy them from "
+        f"another machine and run `imagesets import {dataset} PATH...` (the cache: {folder})"
+    )
 
 
 def _present(path: Path, rf: RemoteFile) -> bool:

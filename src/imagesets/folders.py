@@ -20,7 +20,7 @@ from ._toml import dumps, escape_all, needs_escape
 from .api import load
 from .cache import Cache, check_name
 from .dataset import Dataset
-from .errors import CatalogError
+from .errors import ArgumentError
 from .formats.image_tree import scan_tree
 
 __all__ = ["folder_entry", "from_folder"]
@@ -86,11 +86,15 @@ def from_folder(
         persist: also write the entry to ``<root>/catalog/<name>.toml``.
 
     Raises:
-        CatalogError: ``size`` and ``max_side`` together, or a built-in name.
+        ArgumentError: ``size`` and ``max_side`` together, or out of range.
+        CatalogError: a built-in name.
         FormatError: ``path`` is not a folder.
     """
     if size is not None and max_side is not None:
-        raise CatalogError("from_folder: give size (fixed-size arrays) or max_side (packed)")
+        raise ArgumentError("from_folder: give size (fixed-size arrays) or max_side (packed)")
+    _check_side("size", size, MAX_SIZE)
+    _check_side("max_side", max_side, MAX_SIDE)
+    _check_side("label_depth", label_depth, 64)
     entry = folder_entry(Path(path), name=name, label_depth=label_depth)
     catalog.unregister(entry["name"])
     spec = catalog.register(entry)
@@ -101,6 +105,19 @@ def from_folder(
         options["max_side"] = max_side
     return load(spec.name, list(spec.split_names), root=root, options=options or None,
                 progress=progress)  # fmt: skip
+
+
+#: The largest ``size`` (fixed-size arrays: N x size x size x 3 bytes) and ``max_side`` (packed
+#: JPEGs) accepted: beyond them a typo (``size=100000``: 30 GB an image) is not a dataset.
+MAX_SIZE = 4096
+MAX_SIDE = 16384
+
+
+def _check_side(key: str, value: object, most: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ArgumentError(f"from_folder: {key} must be an integer in 1..{most}, found {value!r}")
 
 
 def write_entry(entry: dict[str, Any], root: Path) -> Path:
