@@ -428,5 +428,5 @@ def test_from_folder_refuses_absurd_sizes_before_reading(
     tmp_path: Path, kwargs: dict[str, Any]
 ) -> None:
     tree = make_fake_tree(tmp_path / "photos", {"cat": 1}, extras=False).root
-    with pytest.raises(ArgumentError, match="from_folder: .* must be an integer"):
+    with pytest.raises(ArgumentError, match=r"from_folder: .* must be an integer"):
         imagesets.from_folder(tree, progress=False, **kwargs)
