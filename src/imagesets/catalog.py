@@ -275,6 +275,8 @@ def _parse_edition(data: Any, source: str, where: str, split_names: set[str]) ->
         if split not in split_names:
             raise sf.fail("", f"one of the splits {sorted(split_names)}", split)
         for role, fname in roles.items():
+            if not isinstance(fname, str):
+                raise sf.fail(role, "a file name (or, in a local edition, a folder)", fname)
             if local is None and fname not in known:
                 raise sf.fail(role, f"one of the edition's file names {sorted(known)}", fname)
         splits[split] = MappingProxyType(dict(roles))
