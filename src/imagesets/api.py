@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store import StoredSplit
 
 __all__ = [
+    "catalog_problems",
     "clean",
     "download",
     "file_entry",
@@ -282,6 +283,11 @@ def list_datasets(*, root: PathLike | None = None) -> list[DatasetSpec]:
     return catalog.all_specs(Cache.at(root).root)
 
 
+def catalog_problems(*, root: PathLike | None = None) -> list[str]:
+    """One message per user catalog file that could not be read (it is skipped, and why)."""
+    return catalog.problems(Cache.at(root).root)
+
+
 def verify(name: str, *, root: PathLike | None = None, progress: bool = True) -> list[CachedFile]:
     """Re-hash every cached original of ``name`` against the catalog and every prepared array
     against its manifest (nothing is changed); one :class:`CachedFile` each."""
@@ -327,10 +333,6 @@ def skipped(name: str, *, root: PathLike | None = None) -> list[tuple[str, str, 
 
 def file_entry(path: PathLike, *, progress: bool = True) -> dict[str, Any]:
     """A catalog file entry for ``path``: ``{"name", "size", "sha256", "md5"}`` (one read)."""
-    from .fetch import hash_file
+    from . import pipeline as _orchestrator
 
-    file = Path(path)
-    if not file.is_file():
-        raise ArgumentError(f"hash: {file} is not a file; give the path of a downloaded file")
-    found = hash_file(file, ["sha256", "md5"], progress=progress)
-    return {"name": file.name, "size": file.stat().st_size, **found}
+    return _orchestrator.file_entry(Path(path), progress=progress)

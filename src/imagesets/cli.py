@@ -38,11 +38,8 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import catalog
-    from .cache import Cache
-
     specs = api.list_datasets(root=args.root)
-    for problem in catalog.problems(Cache.at(args.root).root):
+    for problem in api.catalog_problems(root=args.root):
         sys.stderr.write(f"imagesets: skipped a catalog file: {problem}\n")
     if args.json:
         _out(json.dumps([{"name": s.name, "title": s.title} for s in specs], indent=1))

@@ -40,6 +40,7 @@ __all__ = [
     "clean",
     "download",
     "fetch_edition",
+    "file_entry",
     "import_files",
     "open_splits",
     "prepare",
@@ -423,6 +424,20 @@ def clean(cache: Cache, spec: DatasetSpec | None, *, downloads: bool = False) ->
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     return removed
+
+
+def file_entry(path: Path, *, progress: bool = True) -> dict[str, Any]:
+    """``{"name", "size", "sha256", "md5"}`` of a local file, read once (``imagesets hash``).
+
+    Raises:
+        ArgumentError: ``path`` is not a file.
+    """
+    from .fetch import hash_file
+
+    if not path.is_file():
+        raise ArgumentError(f"hash: {path} is not a file; give the path of a downloaded file")
+    found = hash_file(path, ["sha256", "md5"], progress=progress)
+    return {"name": path.name, "size": path.stat().st_size, **found}
 
 
 def skipped(spec: DatasetSpec, cache: Cache) -> list[tuple[str, str, dict[str, str]]]:
