@@ -137,6 +137,11 @@ def _where(origin: str, record: Record) -> str:
     return str(record.data) if isinstance(record.data, Path) else f"{origin}!{record.name}"
 
 
+def _failed(record: Record, exc: UndecodableImageError, where: str) -> _Done:
+    """``exc`` naming ``where`` (some steps, such as a header probe, do not know the name)."""
+    return _Done(record, UndecodableImageError(exc.reason, where))
+
+
 def _bytes(record: Record) -> bytes:
     return read_file(record.data) if isinstance(record.data, Path) else record.data
 
@@ -145,18 +150,20 @@ def _checked(origin: str, record: Record) -> _Done:
     """``record`` proven decodable (1/8 DCT scale), or the error saying why not."""
     if record.shape is not None:
         return _Done(record, record.shape)
+    where = _where(origin, record)
     try:
-        return _Done(record, check(_bytes(record), source=_where(origin, record)))
+        return _Done(record, check(_bytes(record), source=where))
     except UndecodableImageError as exc:
-        return _Done(record, exc)
+        return _failed(record, exc, where)
 
 
 def _decoded(origin: str, size: int, record: Record) -> _Done:
     """uint8 ``(size, size, 3)``, or the error."""
+    where = _where(origin, record)
     try:
-        return _Done(record, decode(_bytes(record), size=size, source=_where(origin, record)))
+        return _Done(record, decode(_bytes(record), size=size, source=where))
     except UndecodableImageError as exc:
-        return _Done(record, exc)
+        return _failed(record, exc, where)
 
 
 def _packed(origin: str, max_side: int | None, record: Record) -> _Done:
@@ -170,7 +177,7 @@ def _packed(origin: str, max_side: int | None, record: Record) -> _Done:
         stored = reencode(data, max_side, source=where)
         return _Done(record, (stored, *check(stored, source=where)))
     except UndecodableImageError as exc:
-        return _Done(record, exc)
+        return _failed(record, exc, where)
 
 
 # --- in order, on the calling thread -----------------------------------------------------------
