@@ -96,7 +96,7 @@ def child(root: Path, out: Path) -> None:
     stop.set()
     sampler.join()
     result = {
-        "count": facts["count"],
+        "count": facts.count,
         "seconds": seconds,
         "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "imports_kib": rss_imports,

@@ -68,7 +68,7 @@ def _read(
         progress=calls.append,
     )
     out = MemoryWriter()
-    return out, READERS[edition](request, out), calls
+    return out, READERS[edition](request, out).manifest(), calls
 
 
 STYLES = [("python", "py2"), ("python", "py3-bytes"), ("python", "py3-str"), ("binary", "binary")]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from imagesets.errors import FormatError
-from imagesets.formats import ReadRequest, _guarded
+from imagesets.formats import ReadRequest, ReadResult, _guarded
 from imagesets.testing import MemoryWriter
 from imagesets.testing.fuzz import TARGETS, mutate
 
@@ -111,7 +111,7 @@ def test_mutations_are_seeded_and_change_the_bytes() -> None:
 
 
 def test_reader_boundary_turns_raw_errors_into_format_errors() -> None:
-    def broken(request: ReadRequest, out: Any) -> dict[str, Any]:
+    def broken(request: ReadRequest, out: Any) -> ReadResult:
         raise KeyError("x")
 
     with pytest.raises(FormatError, match=r"/data/f\.bin: could not be read as 'd' split 's'"):

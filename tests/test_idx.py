@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from imagesets.errors import CatalogError, FormatError
-from imagesets.formats import ReadRequest, get_reader, idx
+from imagesets.formats import ReadRequest, ReadResult, get_reader, idx
 from imagesets.formats.idx import read_array, read_header, read_split
 from imagesets.testing import MemoryWriter
 from imagesets.testing.idx import fake_mnist_arrays, idx_bytes, write_idx
@@ -157,7 +157,8 @@ def test_read_split_through_memory_writer(tmp_path: Path) -> None:
     )
     writer = MemoryWriter()
     assert get_reader("idx").__wrapped__ is read_split  # type: ignore[attr-defined]
-    assert read_split(request, writer) == {}
+    assert read_split(request, writer) == ReadResult()
+    assert ReadResult().manifest() == {}  # an IDX split adds nothing to the manifest
     assert set(writer.arrays) == {"images", "labels"}
     assert writer.arrays["images"].dtype == np.uint8 and writer.arrays["images"].shape == (
         25,

@@ -1,4 +1,4 @@
-"""Class-per-folder trees: scanning and the image-tree / image-tree-packed readers."""
+"""Class-per-folder trees: scanning and the image-folder reader (fixed-size and packed)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from imagesets.errors import CatalogError, FormatError
-from imagesets.formats import ReadRequest, image_tree
-from imagesets.formats.image_tree import read_split, read_split_packed, scan_split, scan_tree
+from imagesets.formats import ReadRequest, Skip, image_sink
+from imagesets.formats.image_tree import read_split, scan_split, scan_tree
 from imagesets.imaging import decode, probe
 from imagesets.packed import PackedImages
 from imagesets.testing import MemoryWriter
@@ -100,11 +100,11 @@ def test_fixed_size_reader_round_trip(tmp_path: Path, workers: int) -> None:
     out = MemoryWriter()
     facts = read_split(request, out)
     kept = [p for p in sorted(tree.files, key=lambda p: p.split("/")) if p not in tree.skipped]
-    assert facts["classes"] == tree.classes
-    assert facts["count"] == len(kept) == 6
-    assert {s["path"]: s["reason"] for s in facts["skipped"]} == tree.skipped
+    assert facts.classes == tuple(tree.classes)
+    assert facts.count == len(kept) == 6
+    assert {s.path: s.reason for s in facts.skipped or ()} == tree.skipped
     assert set(tree.skipped.values()) == {"truncated", "zero bytes", "not an image"}
-    assert facts["ignored"] == {**tree.ignored, "outside_class_folder": 0}
+    assert facts.extras == {"ignored": {**tree.ignored, "outside_class_folder": 0}}
     images, labels = out.arrays["images"], out.arrays["labels"]
     assert images.shape == (6, 32, 32, 3) and images.dtype == np.uint8
     assert labels.dtype == np.int64
@@ -118,7 +118,7 @@ def test_fixed_size_reader_chunks_and_workers_agree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_fake_tree(tmp_path, {"a": 7, "b": ["jpeg", "zero_bytes", "jpeg"]}, extras=False)
-    monkeypatch.setattr(image_tree, "_CHUNK", 3)
+    monkeypatch.setattr(image_sink, "CHUNK", 3)
     results = []
     for workers in (1, 2):
         out = MemoryWriter()
@@ -134,17 +134,28 @@ def test_label_depth_and_given_classes_options(tmp_path: Path) -> None:
     make_fake_tree(tmp_path, {"animals/cat": 1, "plants/rose": 1}, extras=False)
     out = MemoryWriter()
     facts = read_split(_request(tmp_path, size=8, label_depth=1)[0], out)
-    assert facts["classes"] == ["animals", "plants"]
+    assert facts.classes == ("animals", "plants")
     out = MemoryWriter()
     classes = ["animals/cat", "fungi/x", "plants/rose"]
     facts = read_split(_request(tmp_path, size=8, classes=classes)[0], out)
-    assert facts["classes"] == classes and out.arrays["labels"].tolist() == [0, 2]
+    assert facts.classes == tuple(classes) and out.arrays["labels"].tolist() == [0, 2]
 
 
-@pytest.mark.parametrize("options", [{}, {"size": 0}, {"size": True}, {"size": 8, "workers": -1}])
-def test_bad_options_are_catalog_errors(tmp_path: Path, options: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"size": 0}, "positive integer"),
+        ({"size": True}, "positive integer"),
+        ({"size": 8, "workers": -1}, "positive integer"),
+        ({"max_side": 0}, "positive integer"),
+        ({"size": 8, "max_side": 64}, "'max_side' must be absent when 'size' is given"),
+    ],
+)
+def test_bad_options_are_catalog_errors(
+    tmp_path: Path, options: dict[str, Any], match: str
+) -> None:
     make_fake_tree(tmp_path, {"a": 1}, extras=False)
-    with pytest.raises(CatalogError, match="positive integer"):
+    with pytest.raises(CatalogError, match=match):
         read_split(_request(tmp_path, **options)[0], MemoryWriter())
 
 
@@ -154,9 +165,9 @@ def test_file_failing_only_in_the_main_pass_is_an_error(
     make_fake_tree(tmp_path, {"a": 2}, extras=False)
 
     def broken(data: bytes, **kw: Any) -> np.ndarray:
-        raise image_tree.UndecodableImageError("truncated", str(kw.get("source")))
+        raise image_sink.UndecodableImageError("truncated", str(kw.get("source")))
 
-    monkeypatch.setattr(image_tree, "decode", broken)
+    monkeypatch.setattr(image_sink, "decode", broken)
     with pytest.raises(FormatError, match="passed the check pass"):
         read_split(_request(tmp_path, size=8)[0], MemoryWriter())
 
@@ -165,12 +176,12 @@ def test_packed_reader_keeps_original_bytes(tmp_path: Path) -> None:
     tree = make_fake_tree(tmp_path, NESTED, h=40, w=56)
     out = MemoryWriter()
     request, done = _request(tmp_path, workers=2)
-    facts = read_split_packed(request, out)
+    facts = read_split(request, out)
     kept = [p for p in sorted(tree.files, key=lambda p: p.split("/")) if p not in tree.skipped]
-    assert {s["path"]: s["reason"] for s in facts["skipped"]} == tree.skipped
-    assert facts["max_side"] is None and facts["count"] == len(kept)
+    assert {s.path: s.reason for s in facts.skipped or ()} == tree.skipped
+    assert facts.extras["max_side"] is None and facts.count == len(kept)
     packed = PackedImages(out.blobs["data"].getvalue(), out.arrays["offsets"])
-    assert len(packed) == len(kept) and facts["bytes"] == out.arrays["offsets"][-1]
+    assert len(packed) == len(kept) and facts.extras["bytes"] == out.arrays["offsets"][-1]
     for i, rel in enumerate(kept):
         assert packed.raw(i) == (tmp_path / rel).read_bytes()
     assert out.arrays["shapes"].tolist() == [[40, 56]] * len(kept)
@@ -185,8 +196,8 @@ def test_packed_reader_reencodes_at_max_side(tmp_path: Path) -> None:
     )
     (tmp_path / "s.jpg").unlink()
     out = MemoryWriter()
-    facts = read_split_packed(_request(tmp_path, max_side=64)[0], out)
-    assert facts["skipped"] == [] and facts["count"] == len(tree.files) + 1
+    facts = read_split(_request(tmp_path, max_side=64)[0], out)
+    assert facts.skipped == () and facts.count == len(tree.files) + 1
     packed = PackedImages(out.blobs["data"].getvalue(), out.arrays["offsets"])
     shapes = out.arrays["shapes"].tolist()
     for i in range(len(packed)):
@@ -199,8 +210,8 @@ def test_packed_reader_reencodes_at_max_side(tmp_path: Path) -> None:
 def test_packed_reader_with_no_good_files(tmp_path: Path) -> None:
     make_fake_tree(tmp_path, {"a": ["zero_bytes"]}, extras=False)
     out = MemoryWriter()
-    facts = read_split_packed(_request(tmp_path, max_side=64)[0], out)
-    assert facts["count"] == 0 and out.arrays["offsets"].tolist() == [0]
+    facts = read_split(_request(tmp_path, max_side=64)[0], out)
+    assert facts.count == 0 and out.arrays["offsets"].tolist() == [0]
     assert out.arrays["shapes"].shape == (0, 2)
     assert isinstance(out.blobs["data"], io.BytesIO) and out.blobs["data"].getvalue() == b""
 
@@ -208,8 +219,8 @@ def test_packed_reader_with_no_good_files(tmp_path: Path) -> None:
 def test_every_fake_kind_has_the_expected_outcome(tmp_path: Path) -> None:
     tree = make_fake_tree(tmp_path, {"k": list(KINDS)}, extras=False)
     facts = read_split(_request(tmp_path, size=8)[0], MemoryWriter())
-    assert facts["count"] == sum(1 for k in KINDS.values() if k.reason is None)
-    assert {s["path"]: s["reason"] for s in facts["skipped"]} == tree.skipped
+    assert facts.count == sum(1 for k in KINDS.values() if k.reason is None)
+    assert {s.path: s.reason for s in facts.skipped or ()} == tree.skipped
 
 
 # --- special files and symlinks (issue 9) ------------------------------------------------------
@@ -232,7 +243,7 @@ def _tree_with_specials(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("fmt", ["image-tree", "image-tree-packed"])
+@pytest.mark.parametrize("fmt", ["image-tree", "image-tree-packed", "image-folder"])
 def test_fifo_dev_zero_and_symlinked_class_folder(tmp_path: Path, fmt: str) -> None:
     """A FIFO and a link to /dev/zero are skipped with reasons (never read: no hang, no memory
     bomb); a symlinked class folder is followed, a symlink loop reported, not walked."""
@@ -240,13 +251,15 @@ def test_fifo_dev_zero_and_symlinked_class_folder(tmp_path: Path, fmt: str) -> N
     from imagesets.testing.limits import memory_cap
 
     root = _tree_with_specials(tmp_path / "tree")
-    options = {"size": 8, "workers": 2} if fmt == "image-tree" else {"workers": 2}
+    options = {"size": 8, "workers": 2} if fmt != "image-tree-packed" else {"workers": 2}
     out = MemoryWriter()
     with memory_cap(1 << 30):
         facts = get_reader(fmt)(ReadRequest("t", "all", {"root": root}, options), out)
-    reasons = {s["path"]: s["reason"] for s in facts["skipped"]}
+    reasons = {s.path: s.reason for s in facts.skipped or ()}
     assert reasons["cat/x.jpg"] == "not a regular file: FIFO"
     assert reasons["cat/zero.jpg"].startswith("not a regular file")
     assert reasons["dog/loop"].startswith("symlink loop")
-    assert facts["classes"] == ["cat", "dog"] and facts["count"] == 2
+    assert facts.classes == ("cat", "dog") and facts.count == 2
+    assert Skip("cat/x.jpg", "not a regular file: FIFO") in (facts.skipped or ())
+    assert {"path": "cat/x.jpg", "reason": reasons["cat/x.jpg"]} in facts.manifest()["skipped"]
     assert out.arrays["labels"].tolist() == [0, 1]

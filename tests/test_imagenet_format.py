@@ -1,4 +1,4 @@
-"""ILSVRC-2012: the packaged class index and the ilsvrc2012 / ilsvrc2012-packed readers."""
+"""ILSVRC-2012: the packaged class index and the ilsvrc2012 reader (fixed-size and packed)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 
 from imagesets.errors import CatalogError, FormatError, UnsafeArchiveError
-from imagesets.formats import ReadRequest
+from imagesets.formats import ReadRequest, Skip
 from imagesets.formats.imagenet import (
     _ground_truth,
     _parse_index,
     imagenet_classes,
     read_split,
-    read_split_packed,
 )
 from imagesets.imaging import decode, probe
 from imagesets.packed import PackedImages
@@ -120,11 +119,13 @@ def test_fixed_size_round_trip(fake: FakeIlsvrc, split: str) -> None:
     assert out.arrays["labels"].tolist() == labels.tolist()
     for row, name in enumerate(names):
         np.testing.assert_array_equal(images[row], decode(fake.files[name], size=16))
-    assert facts["skipped"] == [{"path": p, "reason": r} for p, r in fake.skipped.items()
-                                if (p.startswith("n")) == (split == "train")]  # fmt: skip
-    assert facts["count"] == len(names) == sum(done)
-    assert facts["classes"] == imagenet_classes()[1]
-    assert facts["wnids"] == imagenet_classes()[0]
+    assert facts.skipped == tuple(Skip(p, r) for p, r in fake.skipped.items()
+                                  if (p.startswith("n")) == (split == "train"))  # fmt: skip
+    assert facts.count == len(names) == sum(done) - len(facts.skipped)
+    assert facts.classes == tuple(imagenet_classes()[1])
+    assert facts.label_names["wnids"] == tuple(imagenet_classes()[0])
+    manifest = facts.manifest()
+    assert manifest["wnids"] == imagenet_classes()[0] and manifest["count"] == len(names)
 
 
 @pytest.mark.parametrize("split", ["train", "val"])
@@ -132,21 +133,21 @@ def test_packed_round_trip_keeps_original_bytes(fake: FakeIlsvrc, split: str) ->
     names, labels = _expected(fake, split)
     request, done = _request(_files(fake, split), split, len(names))
     out = MemoryWriter()
-    facts = read_split_packed(request, out)
+    facts = read_split(request, out)
     data = out.blobs["data"].getvalue()
     images = PackedImages(data, out.arrays["offsets"])
     assert [images.raw(i) for i in range(len(images))] == [fake.files[n] for n in names]
     assert out.arrays["labels"].tolist() == labels.tolist()
     assert out.arrays["shapes"].tolist() == [[20, 28]] * len(names)
-    assert facts["max_side"] is None and facts["bytes"] == len(data)
-    assert [s["reason"] for s in facts["skipped"]] == ["truncated"]
-    assert sum(done) == len(names)
+    assert facts.extras == {"max_side": None, "bytes": len(data)}
+    assert [s.reason for s in facts.skipped or ()] == ["truncated"]
+    assert sum(done) == len(names) + 1
 
 
 def test_packed_reencodes_cmyk_and_png_at_max_side(fake: FakeIlsvrc) -> None:
     request, _ = _request(_files(fake, "train"), "train", None, max_side=14)
     out = MemoryWriter()
-    read_split_packed(request, out)
+    read_split(request, out)
     images = PackedImages(out.blobs["data"].getvalue(), out.arrays["offsets"])
     assert out.arrays["shapes"].tolist() == [[10, 14]] * len(images)
     assert {probe(images.raw(i))[0] for i in range(len(images))} == {"JPEG"}
@@ -199,7 +200,7 @@ def test_real_imagenet_jpegs_in_a_class_tar(tmp_path: Path) -> None:
     for row, (_, data) in enumerate(inner):
         np.testing.assert_array_equal(out.arrays["images"][row], decode(data, size=32))
     packed = MemoryWriter()
-    read_split_packed(_request(files, "train", len(real), max_side=64)[0], packed)
+    read_split(_request(files, "train", len(real), max_side=64)[0], packed)
     assert packed.arrays["shapes"].max() == 64 and len(packed.arrays["labels"]) == len(real)
 
 
@@ -207,30 +208,33 @@ def test_truncated_jpeg_is_skipped_with_its_reason(fake: FakeIlsvrc) -> None:
     bad = next(p for p in fake.skipped if p.startswith("n"))
     request, _ = _request(_files(fake, "train"), "train", len(fake.train_names), size=8)
     facts = read_split(request, MemoryWriter())
-    assert facts["skipped"] == [{"path": bad, "reason": "truncated"}]
+    assert facts.skipped == (Skip(bad, "truncated"),)
 
 
 # --- counts ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("delta", [-1, 1])
-@pytest.mark.parametrize("reader", [read_split, read_split_packed])
-def test_wrong_count_is_a_format_error(fake: FakeIlsvrc, delta: int, reader: Any) -> None:
+@pytest.mark.parametrize("options", [{"size": 8}, {}, {"max_side": 16}])
+def test_wrong_count_is_a_format_error(
+    fake: FakeIlsvrc, delta: int, options: dict[str, Any]
+) -> None:
     count = len(fake.train_names) + delta
-    request, _ = _request(_files(fake, "train"), "train", count, size=8)
+    request, _ = _request(_files(fake, "train"), "train", count, **options)
     found = f"more than {count}" if delta < 0 else f"only {count - 1}"
     tail = r" \(0 undecodable\)" if delta < 0 else r" \(1 undecodable: n01440764/.*\(truncated\)\)"
     with pytest.raises(
         FormatError, match=rf"found {found} decodable images, expected {count}{tail}"
     ):
-        reader(request, MemoryWriter())
+        read_split(request, MemoryWriter())
 
 
-def test_fixed_size_needs_a_count_and_a_size(fake: FakeIlsvrc) -> None:
+def test_fixed_size_needs_a_count_and_one_size(fake: FakeIlsvrc) -> None:
     with pytest.raises(CatalogError, match="count"):
         read_split(_request(_files(fake, "train"), "train", None, size=8)[0], MemoryWriter())
-    with pytest.raises(CatalogError, match="'size'"):
-        read_split(_request(_files(fake, "train"), "train", 3)[0], MemoryWriter())
+    with pytest.raises(CatalogError, match="'max_side' must be absent when 'size' is given"):
+        request = _request(_files(fake, "train"), "train", 3, size=8, max_side=8)[0]
+        read_split(request, MemoryWriter())
     with pytest.raises(CatalogError, match="'workers'"):
         read_split(
             _request(_files(fake, "train"), "train", 3, size=8, workers=0)[0], MemoryWriter()
@@ -239,7 +243,7 @@ def test_fixed_size_needs_a_count_and_a_size(fake: FakeIlsvrc) -> None:
 
 def test_test_split_is_refused(fake: FakeIlsvrc) -> None:
     with pytest.raises(CatalogError, match="'test'"):
-        read_split_packed(_request(_files(fake, "val"), "test", None)[0], MemoryWriter())
+        read_split(_request(_files(fake, "val"), "test", None)[0], MemoryWriter())
 
 
 # --- malformed train archives ------------------------------------------------------------------
@@ -272,9 +276,9 @@ def test_malformed_train_archive_is_refused(
     tmp_path: Path, outer: list[tuple[str, list[tuple[str, bytes]]]], error: type, match: str
 ) -> None:
     files = _train_tar(tmp_path / "train.tar", outer)
-    for reader in (read_split, read_split_packed):
+    for options in ({"size": 8}, {}):
         with pytest.raises(error, match=match):
-            reader(_request(files, "train", 2, size=8)[0], MemoryWriter())
+            read_split(_request(files, "train", 2, **options)[0], MemoryWriter())
 
 
 def test_link_in_a_class_tar_is_refused(tmp_path: Path) -> None:
@@ -324,7 +328,7 @@ def test_malformed_val_files_are_refused(
 ) -> None:
     files = _val(tmp_path, names, truth, meta)
     with pytest.raises(FormatError, match=match):
-        read_split_packed(_request(files, "val", None)[0], MemoryWriter())
+        read_split(_request(files, "val", None)[0], MemoryWriter())
 
 
 @pytest.mark.parametrize("line", ["\u00b2", "+5", "5 5", "0x10", "1e2"])

@@ -17,7 +17,6 @@ from imagesets.formats.petimages import (
     audit,
     plan_split,
     read_split,
-    read_split_packed,
     stratified_split,
 )
 from imagesets.imaging import decode
@@ -31,15 +30,15 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> FakePetImages:
     return write_fake_petimages(tmp_path_factory.mktemp("pets") / "pets.zip", per_class=20)
 
 
-def _read(
-    path: Path, split: str, packed: bool = False, **options: Any
-) -> tuple[MemoryWriter, dict[str, Any], list[int]]:
+def _read(path: Path, split: str, **options: Any) -> tuple[MemoryWriter, dict[str, Any], list[int]]:
+    """Read ``split``: fixed-size arrays when ``size`` is among ``options``, else packed."""
     done: list[int] = []
     opts = {"workers": 2, **options}
     request = ReadRequest("cats_vs_dogs", split, {"archive": path}, opts, progress=done.append)
     out = MemoryWriter()
-    facts = (read_split_packed if packed else read_split)(request, out)
-    return out, facts, done
+    result = read_split(request, out)
+    assert result.count == len(result.extras["members"])  # type: ignore[arg-type]
+    return out, result.manifest(), done  # the manifest's keys, as every test reads them
 
 
 def _member(path: Path, name: str) -> bytes:
@@ -198,7 +197,7 @@ def test_plan_split_drops_undecodable_members_of_its_split(fake: FakePetImages) 
         and len(test.skipped) + len(test.members) == 10
     )
     assert set(train.members) | set(test.members) == fake.decodable
-    skipped = {d["path"]: d["reason"] for d in [*train.skipped, *test.skipped]}
+    skipped = {s.path: s.reason for s in [*train.skipped, *test.skipped]}
     assert skipped == fake.undecodable
     with pytest.raises(ValueError, match="split must be one of"):
         plan_split(result, "val")
@@ -236,7 +235,7 @@ def test_split_sizes_follow_the_fraction_per_class(fake: FakePetImages) -> None:
 
 def test_packed_reader_stores_original_bytes_in_the_same_order(fake: FakePetImages) -> None:
     fixed_out, fixed, _ = _read(fake.path, "train", size=8)
-    out, facts, done = _read(fake.path, "train", packed=True)
+    out, facts, done = _read(fake.path, "train")
     assert facts["members"] == fixed["members"] and facts["skipped"] == fixed["skipped"]
     assert np.array_equal(out.arrays["labels"], fixed_out.arrays["labels"])
     images = PackedImages(out.blobs["data"].getvalue(), out.arrays["offsets"])
@@ -249,7 +248,7 @@ def test_packed_reader_stores_original_bytes_in_the_same_order(fake: FakePetImag
 
 
 def test_packed_reader_reencodes_at_max_side(fake: FakePetImages) -> None:
-    out, facts, _ = _read(fake.path, "test", packed=True, max_side=20)
+    out, facts, _ = _read(fake.path, "test", max_side=20)
     images = PackedImages(out.blobs["data"].getvalue(), out.arrays["offsets"])
     shapes = out.arrays["shapes"]
     assert shapes.shape == (len(facts["members"]), 2) and shapes.max() <= 20
@@ -270,8 +269,8 @@ def test_different_seeds_give_different_members(fake: FakePetImages) -> None:
     ("split", "options", "match"),
     [
         ("val", {"size": 8}, "split 'val' is not one of"),
-        ("train", {}, r"option 'size' must be a positive integer, found None"),
-        ("train", {"size": 8, "max_side": 64}, "use petimages-packed"),
+        ("train", {"size": 0}, r"option 'size' must be a positive integer or None, found 0"),
+        ("train", {"size": 8, "max_side": 64}, "'max_side' must be absent when 'size' is given"),
         ("train", {"size": 8, "test_fraction": 1.0}, "strictly between 0 and 1, found 1.0"),
         ("train", {"size": 8, "test_fraction": "0.2"}, "test_fraction"),
         ("train", {"size": 8, "seed": -2}, r"'seed' must be an integer >= 0 or None, found -2"),

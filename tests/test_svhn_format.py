@@ -18,7 +18,7 @@ from imagesets.testing.matlab import fake_svhn_images, write_fake_svhn, write_ma
 def _read(path: Path, **options: Any) -> tuple[MemoryWriter, dict[str, Any], list[int]]:
     out, calls = MemoryWriter(), []
     request = ReadRequest("svhn", "test", {"mat": path}, options, progress=calls.append)
-    facts = svhn.read_split(request, out)
+    facts = svhn.read_split(request, out).manifest()
     return out, facts, calls
 
 

@@ -36,7 +36,7 @@ def _read(
 ) -> tuple[MemoryWriter, dict[str, Any], list[int]]:
     out, calls = MemoryWriter(), []
     request = ReadRequest("svhn-full", "train", {"archive": path}, options, count, calls.append)
-    facts = read_split(request, out)
+    facts = read_split(request, out).manifest()
     return out, facts, calls
 
 
@@ -187,7 +187,7 @@ def test_through_the_store(fake: tuple[Path, FakeSvhnFull], tmp_path: Path) -> N
     path, expected = fake
     request = ReadRequest("svhn-full", "train", {"archive": path}, count=12)
     with store.SplitBuilder(tmp_path / "train") as builder:
-        manifest = builder.commit(read_split(request, builder.writer))
+        manifest = builder.commit(read_split(request, builder.writer).manifest())
     stored = store.open_split(tmp_path / "train", manifest)
     split = SvhnFullSplit(stored.arrays, stored.blobs["data"])
     assert [split.raw(i) for i in range(12)] == expected.pngs

@@ -12,6 +12,7 @@ import numpy as np
 
 from .catalog import DatasetSpec, Edition
 from .errors import FormatError
+from .formats import ReadResult
 
 __all__ = ["check_output", "hierarchy", "progress_bar"]
 
@@ -21,7 +22,7 @@ def check_output(
     split: str,
     edition: Edition,
     arrays: Mapping[str, np.ndarray[Any, Any]],
-    extras: Mapping[str, Any],
+    result: ReadResult,
     has_options: bool = False,
 ) -> None:
     """Counts, image shape and label range against the catalog, before anything is visible.
@@ -30,9 +31,9 @@ def check_output(
     options may change the count (a 90/10 split of Cats & Dogs instead of 80/20): for such a
     variant the reader's own ``count`` is what every array must hold.
     """
-    expected = edition.counts.get(split, spec.split(split).count) - len(extras.get("skipped", ()))
-    if has_options and "count" in extras:
-        expected = int(extras["count"])
+    expected = edition.counts.get(split, spec.split(split).count) - len(result.skipped or ())
+    if has_options and result.count is not None:
+        expected = result.count
     where = f"{spec.name} {split} (edition {edition.name})"
     for name, arr in arrays.items():
         if (name == "images" or name.endswith("labels")) and arr.shape[0] != expected:
@@ -43,7 +44,7 @@ def check_output(
             f"{where}: one image has shape {images.shape[1:]}, expected {spec.image_shape}"
         )
     labels = arrays.get("labels")
-    indices = extras.get("labels_are_class_indices", True)
+    indices = result.labels_are_class_indices is not False
     if labels is not None and spec.classes and len(labels) and indices:
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= len(spec.classes):

@@ -303,9 +303,9 @@ def _build(
     with store.SplitBuilder(target) as builder, progress_bar(spec, split, progress) as tick:
         count = edition.counts.get(split, spec.split(split).count)
         request = ReadRequest(spec.name, split, roles, options, count, tick)
-        extras = get_reader(edition.format)(request, builder.writer)
-        check_output(spec, split, edition, builder.writer.arrays, extras, bool(variant.options))
-        extras = {**extras, **hierarchy(spec, split, builder.writer.arrays)}
+        result = get_reader(edition.format)(request, builder.writer)
+        check_output(spec, split, edition, builder.writer.arrays, result, bool(variant.options))
+        extras = {**result.manifest(), **hierarchy(spec, split, builder.writer.arrays)}
         manifest = builder.commit(_manifest(spec, split, variant, edition, extras))
     _log("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
     return _Located(target, manifest)

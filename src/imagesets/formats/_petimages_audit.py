@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from ..archives import Member, iter_files
 from ..errors import FormatError
 from ..imaging import UndecodableImageError, check, default_workers, imap_bounded
+from . import JSON, Skip
 
 __all__ = [
     "CLASSES",
@@ -113,7 +114,7 @@ class Audit:
         """Members TFDS keeps although they do not decode (a truncated JPEG...)."""
         return frozenset(m for m in self.undecodable if m not in self.no_jfif)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, JSON]:
         """The counts, for a manifest (JSON-ready)."""
         return {
             "images": len(self.members),
@@ -254,12 +255,12 @@ class SplitPlan:
     Attributes:
         members: the decodable members of the split, in output order.
         labels: int64 ``(len(members),)``.
-        skipped: ``{"path": member, "reason": ...}`` for the split's members that do not decode.
+        skipped: the split's members that do not decode, with their reasons.
     """
 
     members: tuple[str, ...]
     labels: NDArray[np.int64]
-    skipped: list[dict[str, str]]
+    skipped: tuple[Skip, ...]
 
 
 def plan_split(
@@ -271,6 +272,6 @@ def plan_split(
     chosen = stratified_split(result.labels(), test_fraction, seed)[SPLITS.index(split)]
     names = [result.members[i] for i in chosen]
     kept = tuple(n for n in names if n not in result.undecodable)
-    skipped = [{"path": n, "reason": result.undecodable[n]} for n in names if n not in kept]
+    skipped = tuple(Skip(n, result.undecodable[n]) for n in names if n not in kept)
     labels = np.fromiter((_label(n) for n in kept), np.int64, len(kept))
     return SplitPlan(kept, labels, skipped)

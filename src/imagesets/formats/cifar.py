@@ -14,9 +14,9 @@ Format names and functions (for :data:`imagesets.formats.READERS`):
 - ``labels``: uint8 (N,), 0..9 (CIFAR-10) or the fine label 0..99 (CIFAR-100);
 - ``coarse_labels``: uint8 (N,), 0..19 (CIFAR-100 only).
 
-They return ``{"classes": [...]}`` (plus ``"superclasses"`` for CIFAR-100) from the archive's meta
-files. Members are streamed from the archive, never extracted; memory is bounded by one batch
-file beyond the output arrays.
+They return a ``ReadResult`` with the ``classes`` (plus the label names ``superclasses`` for
+CIFAR-100) from the archive's meta files. Members are streamed from the archive, never
+extracted; memory is bounded by one batch file beyond the output arrays.
 
 An archive's member order need not be the batch order, so each batch goes at an offset set by
 its number into arrays created at their final size. With ``request.count`` (what the pipeline
@@ -42,7 +42,7 @@ import numpy as np
 from .. import archives
 from .._pickle import pickled_dict, pickled_field, restricted_loads
 from ..errors import CatalogError, FormatError
-from . import ReadRequest, SplitWriter
+from . import ReadRequest, ReadResult, SplitWriter
 from ._cifar_layout import (
     _LAYOUTS,
     _VARIANTS,
@@ -398,7 +398,7 @@ def _output(ctx: _Context, edition: _Edition, out: SplitWriter) -> _Output:
     return _Output(ctx, out, _count_pass(ctx, edition), "the archive changed while being read")
 
 
-def _read(request: ReadRequest, out: SplitWriter, edition_name: str) -> dict[str, Any]:
+def _read(request: ReadRequest, out: SplitWriter, edition_name: str) -> ReadResult:
     ctx, edition = _context(request, edition_name), _EDITIONS[edition_name]
     output = _output(ctx, edition, out)
     meta: dict[str, tuple[archives.Member, bytes]] = {}
@@ -408,20 +408,23 @@ def _read(request: ReadRequest, out: SplitWriter, edition_name: str) -> dict[str
         else:
             edition.fill(ctx, member, reader, output)
     output.check()
-    return dict(edition.meta(ctx, meta))
+    names = edition.meta(ctx, meta)
+    label_names = {key: tuple(value) for key, value in names.items() if key != "classes"}
+    return ReadResult(classes=tuple(names["classes"]), label_names=label_names)
 
 
-def read_python_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+def read_python_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Read one split of ``cifar-{10,100}-python.tar.gz`` (format ``"cifar-python"``).
 
     Writes ``images`` uint8 (N, 32, 32, 3), ``labels`` uint8 (N,) and, for CIFAR-100,
-    ``coarse_labels`` uint8 (N,); returns ``{"classes": [...], "superclasses": [...]?}``.
+    ``coarse_labels`` uint8 (N,); returns the ``classes`` and (CIFAR-100) the label names
+    ``superclasses``.
     Every pickle goes through :class:`imagesets._pickle.RestrictedUnpickler`.
     """
     return _read(request, out, "cifar-python")
 
 
-def read_binary_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+def read_binary_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Read one split of ``cifar-{10,100}-binary.tar.gz`` (format ``"cifar-binary"``).
 
     Same arrays and result as :func:`read_python_split`; no pickle is involved.

@@ -22,7 +22,7 @@ from typing import IO, Any, cast
 import numpy as np
 
 from ..errors import FormatError
-from . import ReadRequest, SplitWriter
+from . import ReadRequest, ReadResult, SplitWriter
 
 __all__ = ["IdxHeader", "read_array", "read_header", "read_split"]
 
@@ -202,7 +202,7 @@ def _check_size(path: Path, header: IdxHeader) -> None:
         )
 
 
-def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Read one split of an IDX dataset: roles ``images`` and ``labels``.
 
     Writes ``images`` (the images file's dtype and shape, e.g. uint8 ``(N, 28, 28)``) and
@@ -228,4 +228,4 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
         arr = out.array(role, header.shape, header.dtype.newbyteorder("="))
         read_array(path, arr)
         request.progress(header.shape[0] if role == "images" else 0)
-    return {}
+    return ReadResult()

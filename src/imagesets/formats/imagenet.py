@@ -1,4 +1,4 @@
-"""ImageNet ILSVRC-2012: the class index and the readers ``ilsvrc2012`` / ``ilsvrc2012-packed``.
+"""ImageNet ILSVRC-2012: the class index and the reader ``ilsvrc2012``.
 
 **Class index.** The 1,000 WordNet ids (wnids) sorted as strings, as torchvision's ImageFolder,
 TFDS, timm and keras number them: index 0 is ``n01440764`` (tench), 999 ``n15075141`` (toilet
@@ -24,61 +24,44 @@ Rows follow archive order (the official archives are pinned by their sha256, so 
 Every image is decoded (CMYK JPEGs and the PNG named ``.JPEG`` of the real train set included);
 undecodable files are left out and listed under ``skipped`` with their reason.
 
-**One pass.** ``ilsvrc2012`` must size its arrays before reading, and counting first would read
-the 148 GB twice. It takes N from ``request.count``, the number of decodable images the catalog
-expects (1,281,167 train, 50,000 val), fills rows in order and fails with a :class:`FormatError`
-as soon as there are more, or at the end if there are fewer (listing the skipped files). No
-shrinking is needed: a split whose row count differs from the catalog's is refused anyway.
+**One pass.** The reader (format ``ilsvrc2012``; options ``workers``, and ``size`` or
+``max_side``) yields records ``(path, label, bytes)`` in archive order to the image sink
+(:mod:`imagesets.formats.image_sink`), which writes what it writes for every image source:
+fixed-size ``images`` uint8 ``(N, size, size, 3)`` and ``labels`` int64 ``(N,)`` in 0..999 when
+``size`` is given, else the packed store. Fixed-size arrays must be sized before reading and
+counting first would read the 148 GB twice, so N is ``request.count``, the number of decodable
+images the catalog expects (1,281,167 train, 50,000 val): one image more is a
+:class:`FormatError` at once, fewer one at the end (listing the skipped files); packed, the
+count is checked when given. No shrinking is needed: a split whose row count differs from the
+catalog's is refused anyway.
 
-Readers (options ``workers``, and ``size`` or ``max_side``) write what the ``image-tree``
-readers write:
-
-* ``ilsvrc2012`` (:func:`read_split`): ``images`` uint8 ``(N, size, size, 3)`` (shorter side
-  resized to ``size``, centre-cropped) and ``labels`` int64 ``(N,)`` in 0..999.
-* ``ilsvrc2012-packed`` (:func:`read_split_packed`): blob ``data`` (original bytes, or JPEGs
-  with the longer side at most ``max_side``), ``offsets`` int64 ``(N + 1,)``, ``labels`` int64
-  ``(N,)``, ``shapes`` int64 ``(N, 2)`` (stored height, width).
-
-Both return ``classes`` (1,000 names), ``wnids``, ``skipped`` (``path``, ``reason``) and
-``count``; decoding runs on ``workers`` threads with a bounded number of images in flight.
+It returns ``classes`` (1,000 names), ``wnids``, ``skipped`` (``path``, ``reason``) and ``count``.
 """
 
 from __future__ import annotations
 
-import array
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..archives import iter_files, iter_tar_stream
 from ..errors import CatalogError, FormatError
-from ..imaging import UndecodableImageError, check, decode, default_workers, imap_bounded, reencode
-from ..packed import PackedWriter
-from . import ReadRequest, SplitWriter
+from . import ReadRequest, ReadResult, SplitWriter
 from ._imagenet_devkit import N_CLASSES, _val_labels, _wnid_index, imagenet_classes
 from ._imagenet_devkit import _ground_truth as _ground_truth  # kept importable from here
 from ._imagenet_devkit import _parse_index as _parse_index  # kept importable from here
+from .image_sink import ImageOptions, ImageSource, Record, write_images
 
-__all__ = ["N_CLASSES", "imagenet_classes", "read_split", "read_split_packed"]
+__all__ = ["N_CLASSES", "imagenet_classes", "read_split"]
 
 _CLASS_TAR = re.compile(r"(n\d{8})\.tar")
 _VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.JPEG")
-_PROGRESS_EVERY = 256  # rows between progress calls
 
 # --- train: a tar of class tars ----------------------------------------------------------------
-
-
-class _Item(NamedTuple):
-    path: str  # how ``skipped`` names the file
-    label: int
-    data: bytes
-    source: str  # archive!member, for error messages
 
 
 def _class_wnid(archive: Path, name: str, seen: set[str]) -> str:
@@ -108,7 +91,7 @@ def _check_train_member(label: str, name: str, wnid: str) -> None:
         )
 
 
-def _train_items(archive: Path) -> Iterator[_Item]:
+def _train_items(archive: Path) -> Iterator[Record]:
     """Every image of the train tar, streamed class tar by class tar, in archive order."""
     seen: set[str] = set()
     for outer, reader in iter_files(archive):
@@ -118,12 +101,11 @@ def _train_items(archive: Path) -> Iterator[_Item]:
             if inner is None:
                 continue  # a folder entry
             _check_train_member(label, member.name, wnid)
-            path = f"{wnid}/{member.name}"
-            yield _Item(path, _wnid_index()[wnid], inner.read(), f"{label}!{member.name}")
+            yield Record(f"{wnid}/{member.name}", _wnid_index()[wnid], inner.read())
 
 
-def _train_source(request: ReadRequest) -> Iterator[_Item]:
-    return _train_items(Path(request.file("archive")))
+def _train_source(request: ReadRequest) -> Callable[[], Iterator[Record]]:
+    return functools.partial(_train_items, Path(request.file("archive")))
 
 
 # --- val: flat images, labels from the devkit --------------------------------------------------
@@ -140,7 +122,7 @@ def _val_number(archive: Path, name: str, count: int) -> int:
     return int(match[1])
 
 
-def _val_items(archive: Path, labels: NDArray[np.int64]) -> Iterator[_Item]:
+def _val_items(archive: Path, labels: NDArray[np.int64]) -> Iterator[Record]:
     """Every image of the val tar in archive order; all ``len(labels)`` must be present."""
     seen = np.zeros(len(labels), bool)
     for member, reader in iter_files(archive):
@@ -148,7 +130,7 @@ def _val_items(archive: Path, labels: NDArray[np.int64]) -> Iterator[_Item]:
         if seen[number - 1]:
             raise FormatError(f"{archive}: {member.name!r} appears twice; download it again")
         seen[number - 1] = True
-        yield _Item(member.name, int(labels[number - 1]), reader.read(), f"{archive}!{member.name}")
+        yield Record(member.name, int(labels[number - 1]), reader.read())
     missing = np.flatnonzero(~seen)
     if missing.size:
         raise FormatError(
@@ -157,19 +139,19 @@ def _val_items(archive: Path, labels: NDArray[np.int64]) -> Iterator[_Item]:
         )
 
 
-def _val_source(request: ReadRequest) -> Iterator[_Item]:
+def _val_source(request: ReadRequest) -> Callable[[], Iterator[Record]]:
     labels = _val_labels(Path(request.file("devkit")))  # checked before any output exists
-    return _val_items(Path(request.file("archive")), labels)
+    return functools.partial(_val_items, Path(request.file("archive")), labels)
 
 
-#: split -> its images with labels (the test split has no public labels).
-_SOURCES: dict[str, Callable[[ReadRequest], Iterator[_Item]]] = {
+#: split -> its records (the test split has no public labels).
+_SOURCES: dict[str, Callable[[ReadRequest], Callable[[], Iterator[Record]]]] = {
     "train": _train_source,
     "val": _val_source,
 }
 
 
-def _items(request: ReadRequest) -> Iterator[_Item]:
+def _records(request: ReadRequest) -> Callable[[], Iterator[Record]]:
     try:
         source = _SOURCES[request.split]
     except KeyError:
@@ -180,22 +162,7 @@ def _items(request: ReadRequest) -> Iterator[_Item]:
     return source(request)
 
 
-# --- options and counts ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Options:
-    size: int | None
-    max_side: int | None
-    workers: int
-
-
-def _options(request: ReadRequest, *, fixed: bool) -> _Options:
-    return _Options(
-        size=request.int_option("size", required=True) if fixed else None,
-        max_side=None if fixed else request.int_option("max_side"),
-        workers=request.int_option("workers") or default_workers(),
-    )
+# --- the reader ------------------------------------------------------------------------------
 
 
 def _required_count(request: ReadRequest) -> int:
@@ -208,112 +175,19 @@ def _required_count(request: ReadRequest) -> int:
     return request.count
 
 
-def _count_error(request: ReadRequest, what: str, skipped: list[dict[str, str]]) -> FormatError:
-    listed = ", ".join(f"{s['path']} ({s['reason']})" for s in skipped[:5])
-    return FormatError(
-        f"{request.file('archive')}: found {what} decodable images, expected {request.count}"
-        f" ({len(skipped)} undecodable{': ' + listed if listed else ''}); "
-        "check that the archive is the official one and its count in the entry"
-    )
-
-
-# --- writing -----------------------------------------------------------------------------------
-
-
-class _Done(NamedTuple):
-    path: str
-    label: int
-    result: Any  # what the worker made, or the reason (a str) it could not
-
-
-def _decoded(item: _Item, size: int) -> _Done:
-    try:
-        return _Done(item.path, item.label, decode(item.data, size=size, source=item.source))
-    except UndecodableImageError as exc:
-        return _Done(item.path, item.label, exc.reason)
-
-
-def _packed(item: _Item, max_side: int | None) -> _Done:
-    """(bytes to store, height, width) of one image, or the reason it cannot be decoded."""
-    try:
-        stored = (
-            item.data if max_side is None else reencode(item.data, max_side, source=item.source)
-        )
-        return _Done(item.path, item.label, (stored, *check(stored, source=item.source)))
-    except UndecodableImageError as exc:
-        return _Done(item.path, item.label, exc.reason)
-
-
-def _accepted(
-    results: Iterator[_Done], request: ReadRequest, skipped: list[dict[str, str]]
-) -> Iterator[_Done]:
-    """The decodable results in order (the others go to ``skipped``); their number must be
-    ``request.count`` when given: one more is an error at once, fewer an error at the end."""
-    n = 0
-    for done in results:
-        if isinstance(done.result, str):
-            skipped.append({"path": done.path, "reason": done.result})
-            continue
-        if n == request.count:
-            raise _count_error(request, f"more than {n}", skipped)
-        yield done
-        n += 1
-        if n % _PROGRESS_EVERY == 0:
-            request.progress(_PROGRESS_EVERY)
-    request.progress(n % _PROGRESS_EVERY)
-    if request.count is not None and n != request.count:
-        raise _count_error(request, f"only {n}", skipped)
-
-
-def _manifest(skipped: list[dict[str, str]], count: int) -> dict[str, Any]:
+def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
+    """Format ``ilsvrc2012``: fixed-size arrays when ``size`` is given (N is ``request.count``),
+    else the packed store; see the module docstring for files, options and returned facts."""
+    opts = ImageOptions.parse(request)
+    count = _required_count(request) if opts.size is not None else request.count
+    records = _records(request)  # the devkit is checked before any output exists
+    source = ImageSource(str(request.file("archive")), records, count)
+    written = write_images(source, opts, out, request.progress)
     wnids, names = imagenet_classes()
-    return {"classes": names, "wnids": wnids, "skipped": skipped, "count": count}
-
-
-def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
-    """Reader ``ilsvrc2012``: ``images`` uint8 ``(N, size, size, 3)``, ``labels`` int64 ``(N,)``.
-
-    N is ``request.count``; see the module docstring for files, options and the returned facts.
-    """
-    opts = _options(request, fixed=True)
-    count, size = _required_count(request), opts.size
-    assert size is not None
-    items = _items(request)  # the devkit is checked before any output exists
-    images = out.array("images", (count, size, size, 3), np.uint8)
-    labels = out.array("labels", (count,), np.int64)
-    skipped: list[dict[str, str]] = []
-    results = imap_bounded(functools.partial(_decoded, size=size), items, opts.workers)
-    for row, done in enumerate(_accepted(results, request, skipped)):
-        images[row], labels[row] = done.result, done.label
-    return _manifest(skipped, count)
-
-
-def read_split_packed(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
-    """Reader ``ilsvrc2012-packed``: blob ``data``, ``offsets``, ``labels``, ``shapes``.
-
-    One pass; ``request.count``, if given, is checked. Returns what :func:`read_split` returns
-    plus ``max_side`` and ``bytes`` (the data size).
-    """
-    opts = _options(request, fixed=False)
-    items = _items(request)
-    labels, shapes = array.array("q"), array.array("q")  # shapes: height, width, height, ...
-    skipped: list[dict[str, str]] = []
-    results = imap_bounded(functools.partial(_packed, max_side=opts.max_side), items, opts.workers)
-    with out.blob("data") as fh:
-        writer = PackedWriter(fh)
-        for done in _accepted(results, request, skipped):
-            writer.append(done.result[0])
-            labels.append(done.label)
-            shapes.extend(done.result[1:])
-    n = len(writer)
-    out.array("offsets", (n + 1,), np.int64)[:] = writer.offsets()
-    out.array("labels", (n,), np.int64)[:] = np.frombuffer(labels, np.int64)
-    out.array("shapes", (n, 2), np.int64)[:] = np.frombuffer(shapes, np.int64).reshape(n, 2)
-    return {**_manifest(skipped, n), "max_side": opts.max_side, "bytes": writer.nbytes}
-
-
-def read_split_any(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
-    """Format ``ilsvrc2012``: fixed-size arrays when the option ``size`` is given, else the
-    packed store (original JPEG bytes, or re-encoded at ``max_side``)."""
-    reader = read_split if request.options.get("size") is not None else read_split_packed
-    return reader(request, out)
+    return ReadResult(
+        classes=tuple(names),
+        label_names={"wnids": tuple(wnids)},
+        skipped=written.skipped,
+        count=written.count,
+        extras=written.extras,
+    )

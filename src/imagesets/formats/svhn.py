@@ -17,8 +17,8 @@ Images are copied ``_CHUNK_IMAGES`` at a time, so memory stays bounded (a few MB
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "test_32x32.mat"
 >>> raw = write_fake_svhn(path, n=4)
 >>> out = MemoryWriter()
->>> read_split(ReadRequest("svhn", "test", {"mat": path}), out)
-{'raw_labels': False, 'labels_are_class_indices': True}
+>>> read_split(ReadRequest("svhn", "test", {"mat": path}), out).manifest()
+{'labels_are_class_indices': True, 'raw_labels': False}
 >>> out.arrays["images"].shape, bool((out.arrays["labels"] == raw % 10).all())
 ((4, 32, 32, 3), True)
 """
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
-from . import ReadRequest, SplitWriter
+from . import ReadRequest, ReadResult, SplitWriter
 from .matlab import CLASS_DTYPES, MatFile
 
 __all__ = ["read_split"]
@@ -48,10 +48,10 @@ def _fail(path: Path, field: str, expected: object, found: object) -> FormatErro
     return FormatError(f"{path}: {field}: expected {expected}, found {found}; {_ADVICE}")
 
 
-def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Read one SVHN split from ``request.files["mat"]`` into ``images`` and ``labels``.
 
-    Returns ``{"raw_labels": bool, "labels_are_class_indices": bool}`` for the manifest;
+    Returns ``labels_are_class_indices`` and the extra ``raw_labels`` for the manifest;
     calls ``request.progress`` with images done.
     """
     path = request.file("mat")
@@ -63,7 +63,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
         images = out.array("images", (n, *_IMAGE_DIMS), np.uint8)
         _copy_images(chunks, images, request.progress)
     out.array("labels", (n,), np.uint8)[:] = labels if raw_labels else labels % 10
-    return {"raw_labels": raw_labels, "labels_are_class_indices": not raw_labels}
+    return ReadResult(labels_are_class_indices=not raw_labels, extras={"raw_labels": raw_labels})
 
 
 def _image_count(mat: MatFile) -> int:

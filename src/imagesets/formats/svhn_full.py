@@ -31,7 +31,8 @@ Arrays, row ``i`` for the file ``f"{i + 1}.png"``:
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "test.tar.gz"
 >>> fake = write_fake_svhn_full(path, n=3)
 >>> out = MemoryWriter()
->>> read_split(ReadRequest("svhn-full", "test", {"archive": path}, count=3), out)["image_format"]
+>>> result = read_split(ReadRequest("svhn-full", "test", {"archive": path}, count=3), out)
+>>> result.extras["image_format"]
 'png'
 >>> split = SvhnFullSplit(out.arrays, out.blobs["data"].getvalue())
 >>> split.image(0).shape == (*fake.shapes[0], 3), split.digits(1)["label"].tolist()[0]
@@ -55,7 +56,7 @@ from numpy.typing import NDArray
 
 from ..archives import Member, MemberReader, iter_files
 from ..errors import FormatError, require
-from . import ReadRequest, SplitWriter
+from . import ReadRequest, ReadResult, SplitWriter
 from .svhn_full_split import BOX_DTYPE, SvhnFullSplit
 
 __all__ = ["BOX_DTYPE", "SvhnFullSplit", "read_digit_struct", "read_split"]
@@ -351,10 +352,10 @@ def _image_order(scan: _Scan, n: int) -> NDArray[np.int64]:
 # --- the reader ----------------------------------------------------------------------------------
 
 
-def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
+def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Read one split from ``request.files["archive"]`` into the blob ``data`` and the arrays.
 
-    Returns ``{"image_format": "png", "raw_labels": bool, "ignored_members": [...]}`` (the
+    Returns the extras ``image_format`` (``"png"``), ``raw_labels`` and ``ignored_members`` (the
     first 20 members that are neither PNGs nor ``digitStruct.mat``); calls ``request.progress``
     with images done.
     """
@@ -368,7 +369,9 @@ def read_split(request: ReadRequest, out: SplitWriter) -> dict[str, Any]:
     if scan.digits is None:
         raise _fail(scan.label, "members", f"a {_STRUCT_NAME}", "none")
     _write_arrays(request, out, scan, *scan.digits, raw_labels)
-    return {"image_format": "png", "raw_labels": raw_labels, "ignored_members": scan.ignored}
+    return ReadResult(
+        extras={"image_format": "png", "raw_labels": raw_labels, "ignored_members": scan.ignored}
+    )
 
 
 def _write_arrays(request: ReadRequest, out: SplitWriter, scan: _Scan, boxes: NDArray[Any],
