@@ -12,6 +12,7 @@ import ast
 import copy
 import hashlib
 import json
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from imagesets.sources import (
     ArraySource,
     BoxedSource,
     DecodedImages,
+    EncodedSource,
     PackedSource,
     source_of,
 )
@@ -339,6 +341,19 @@ def test_decoded_images_index_like_an_array(case: Case) -> None:
     np.testing.assert_array_equal(pixels[2:4, :3, ..., 0], whole[2:4, :3, ..., 0])
     np.testing.assert_array_equal(pixels[..., 1], whole[..., 1])
     np.testing.assert_array_equal(np.asarray(pixels), whole)
+
+
+def test_an_encoded_source_pickles_its_blob_by_path(case: Case) -> None:
+    if case.kind == "arrays":
+        return
+    source = case.split[1:].images
+    assert isinstance(source, EncodedSource)
+    blob = case.split.blobs["data"]
+    dumped = pickle.dumps(source)
+    assert len(dumped) < blob.stat().st_size  # torch workers get the path, not the bytes
+    back = pickle.loads(dumped)
+    assert len(back) == len(source) and back.raw(0) == case.split.images.raw(1)
+    np.testing.assert_array_equal(back.image(2, size=SIZE), source.image(2, size=SIZE))
 
 
 def test_source_of_refuses_a_split_without_images() -> None:

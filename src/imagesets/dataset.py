@@ -1,16 +1,23 @@
 """Dataset and Split: views over the memory-mapped arrays of the prepared cache.
 
 >>> ds = imagesets.load("mnist", sample=True)  # doctest: +SKIP
->>> train = ds["train"]
+>>> train = ds["train"]  # doctest: +SKIP
 >>> len(train), train.images.shape, train.images.dtype  # doctest: +SKIP
 (1000, (1000, 28, 28), dtype('uint8'))
->>> image, label = train[100]  # uint8 (28, 28) in 0..255, and the label 5
+>>> image, label = train[100]  # doctest: +SKIP
 >>> train.classes[label]  # doctest: +SKIP
 '5'
 
-Indexing with an int gives ``(image, label)``; a slice or an index array gives a new
-:class:`Split` over the selected rows (a view for slices, no copy of the data). With
-``normalize=True`` images come out float32 in [0, 1] (what ``x / 255.0`` gives).
+Indexing with an int gives ``(image, label)`` (uint8 ``(28, 28)`` in 0..255 and the label 5
+above); a slice or an index array gives a new :class:`Split` over the selected rows (a view for
+slices, no copy of the data). With ``normalize=True`` images come out float32 in [0, 1] (what
+``x / 255.0`` gives).
+
+A split holds one :class:`~imagesets.sources.ImageSource` (:attr:`Split.kind`): fixed-size
+arrays, a packed store of encoded images, or packed images with digit boxes. Every consumer
+(:meth:`Split.batches`, :meth:`Split.stats`, :meth:`Split.to_dask`, the torch, TensorFlow and
+JAX feeds, pictures) reads :meth:`Split.pixels`; a packed split is decoded to the ``size`` they
+are given, and without one they raise one :class:`ArgumentError` saying to pass ``size=``.
 """
 
 from __future__ import annotations

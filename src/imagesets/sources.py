@@ -175,6 +175,20 @@ class EncodedSource(ImageSource):
     def __len__(self) -> int:
         return len(self._rows) if self._rows is not None else len(self._starts)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A blob memory-mapped from a whole file pickles as its path, not its bytes (what
+        torch's worker processes receive)."""
+        state = self.__dict__.copy()
+        path = getattr(self._data, "filename", None)
+        if path is not None and len(self._data) == Path(path).stat().st_size:
+            state["_data"] = Path(path)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state["_data"], Path):
+            state["_data"] = data_view(state["_data"])
+        self.__dict__.update(state)
+
     def stored(self, i: int) -> int:
         """The stored row of image ``i`` (``IndexError`` if out of range)."""
         n = len(self)
