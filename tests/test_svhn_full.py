@@ -17,7 +17,8 @@ from PIL import Image
 from imagesets import store
 from imagesets.errors import CatalogError, FormatError, MissingDependencyError
 from imagesets.formats import ReadRequest, svhn_full
-from imagesets.formats.svhn_full import BOX_DTYPE, SvhnFullSplit, read_split
+from imagesets.formats.svhn_full import BOX_DTYPE, read_split
+from imagesets.sources import BoxedSource
 from imagesets.testing import MemoryWriter
 from imagesets.testing.svhn_full import (
     MATLAB_HEADER,
@@ -168,7 +169,7 @@ def test_accessor_images_digits_and_take(fake: tuple[Path, FakeSvhnFull], tmp_pa
     blob = tmp_path / "data.bin"
     blob.write_bytes(out.blobs["data"].getvalue())
     arrays = dict(out.arrays, boxes=out.arrays["boxes"].view(f"V{BOX_DTYPE.itemsize}"))
-    split = SvhnFullSplit(arrays, blob)  # a path, and boxes as the store maps a void dtype
+    split = BoxedSource(arrays, blob)  # a path, and boxes as the store maps a void dtype
     assert len(split) == 12
     for i in (0, 5, -1):
         want = np.asarray(Image.open(io.BytesIO(expected.pngs[i])).convert("RGB"))
@@ -189,7 +190,7 @@ def test_through_the_store(fake: tuple[Path, FakeSvhnFull], tmp_path: Path) -> N
     with store.SplitBuilder(tmp_path / "train") as builder:
         manifest = builder.commit(read_split(request, builder.writer).manifest())
     stored = store.open_split(tmp_path / "train", manifest)
-    split = SvhnFullSplit(stored.arrays, stored.blobs["data"])
+    split = BoxedSource(stored.arrays, stored.blobs["data"])
     assert [split.raw(i) for i in range(12)] == expected.pngs
     np.testing.assert_array_equal(split.digits(3)["width"], expected.digits(3)["width"])
     assert split.boxes.dtype == BOX_DTYPE and len(split.boxes) == len(expected.boxes)
@@ -200,11 +201,11 @@ def test_accessor_refuses_inconsistent_arrays(fake: tuple[Path, FakeSvhnFull]) -
     out, _, _ = _read(path)
     data = out.blobs["data"].getvalue()
     with pytest.raises(FormatError, match="re-prepare"):
-        SvhnFullSplit(out.arrays, data[:-1])
+        BoxedSource(out.arrays, data[:-1])
     with pytest.raises(FormatError, match="re-prepare"):
-        SvhnFullSplit(dict(out.arrays, box_offsets=out.arrays["box_offsets"][:-1]), data)
+        BoxedSource(dict(out.arrays, box_offsets=out.arrays["box_offsets"][:-1]), data)
     with pytest.raises(FormatError, match="boxes: expected dtype"):
-        SvhnFullSplit(dict(out.arrays, boxes=np.zeros(len(out.arrays["boxes"]), "V8")), data)
+        BoxedSource(dict(out.arrays, boxes=np.zeros(len(out.arrays["boxes"]), "V8")), data)
 
 
 # --- failures -------------------------------------------------------------------------------------

@@ -137,7 +137,15 @@ def _split(spec: DatasetSpec, name: str, st: StoredSplit, normalize: bool) -> Sp
     classes = st.manifest.classes or spec.classes
     names = {k: tuple(v) for k, v in spec.label_names.items()}
     names.update({k: tuple(st.manifest[k]) for k in ("superclasses",) if k in st.manifest})
-    return Split(name, dict(st.arrays), classes, normalize, st.manifest, names, dict(st.blobs))
+    return Split.stored(
+        name,
+        dict(st.arrays),
+        dict(st.blobs),
+        classes,
+        normalize=normalize,
+        manifest=st.manifest,
+        label_names=names,
+    )
 
 
 def load_data(
@@ -177,17 +185,29 @@ def load_data(
     out = []
     for split in wanted:
         arrays = opened[split].arrays
+        _check_keras_arrays(spec.name, split, arrays)
         if key not in arrays:
             raise CatalogError(f"{spec.name} has no {label_mode} labels; use label_mode='fine'")
-        if "images" not in arrays:
-            raise CatalogError(
-                f"{spec.name} {split} is a packed store of variable-size images, which have no "
-                f"keras-style array; pass options={{'size': 224}} (any size) for fixed-size "
-                f"arrays, or use imagesets.load({spec.name!r})"
-            )
         y = arrays[key]
         out.append((arrays["images"], y.reshape(-1, 1) if spec.keras_labels == "column" else y))
     return tuple(out)
+
+
+def _check_keras_arrays(name: str, split: str, arrays: Mapping[str, Any]) -> None:
+    """An :class:`ArgumentError` unless the prepared split holds fixed-size ``images``."""
+    if "images" in arrays:
+        return
+    if "boxes" in arrays:
+        raise ArgumentError(
+            f"{name} {split} holds variable-size images with digit boxes and no class labels, "
+            f"which have no keras-style (x, y) arrays; use imagesets.load({name!r}) "
+            "(split[i] gives the image and its digits)"
+        )
+    raise ArgumentError(
+        f"{name} {split} is a packed store of variable-size images, which has no keras-style "
+        f"array: pass options={{'size': N}} (e.g. options={{'size': 64}}) for fixed-size "
+        f"N x N arrays, or use imagesets.load({name!r}) and pass size=N to its feeds"
+    )
 
 
 def download(

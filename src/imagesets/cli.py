@@ -19,7 +19,12 @@ from . import __version__, api
 from .errors import ImagesetsError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    from PIL import Image
+
     from .dataset import Split
+
+    Array = np.ndarray[Any, Any]
 
 __all__ = ["main"]
 
@@ -164,6 +169,7 @@ def _load_split(args: argparse.Namespace) -> Split:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """One example: its label (or digits) and its picture at its own size, scaled up."""
     from . import viz
 
     split = _load_split(args)
@@ -176,7 +182,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
     image, target = split[args.index]
     scale = args.scale if args.scale is not None else max(1, 224 // max(image.shape[:2]))
-    if "boxes" in split.arrays:
+    if split.kind == "boxed":
         digits = " ".join(str(int(d)) for d in target["label"])
         _out(f"{args.split} digits [{args.index}] = {digits} ({len(target)} boxes)")
         picture = _boxes_picture(image, target, scale)
@@ -193,34 +199,45 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _boxes_picture(image: Any, digits: Any, scale: int) -> Any:
+def _boxes_picture(image: Array, digits: Array, scale: int) -> Image.Image:
     from .viz_boxes import draw_boxes
 
     return draw_boxes(image, digits, scale=scale)
 
 
+def _grid_rows(split: Split, by: str, name: str) -> tuple[Array, list[str]]:
+    """The labels that pick each row of a grid, and the rows' names: classes, superclasses,
+    or for a boxed split (no class labels) the number of digits."""
+    if by != "class":
+        key = {"superclass": "coarse_labels"}.get(by, by)
+        if key not in split.arrays or "superclasses" not in split.label_names:
+            raise ImagesetsError(f"{name} has no {by} labels; use --by class")
+        return split.arrays[key], list(split.label_names["superclasses"])
+    if split.kind == "boxed":
+        counts = split.digits_per_image()
+        most = int(counts.max()) if len(counts) else 0
+        return counts - 1, [f"{k} digit{'s' * (k > 1)}" for k in range(1, most + 1)]
+    labels, names = split.labels, list(split.classes)
+    return labels, names or [str(i) for i in range(int(labels.max()) + 1)]
+
+
 def cmd_grid(args: argparse.Namespace) -> int:
+    """A sprite of --per-class images per class; a packed split is decoded to --size."""
     from . import viz
 
     split = _load_split(args)
-    labels, names = split.labels, list(split.classes)
-    if args.by != "class":
-        key = {"superclass": "coarse_labels"}.get(args.by, args.by)
-        if key not in split.arrays or "superclasses" not in split.label_names:
-            raise ImagesetsError(f"{args.name} has no {args.by} labels; use --by class")
-        labels, names = split.arrays[key], list(split.label_names["superclasses"])
-    names = names or [str(i) for i in range(int(labels.max()) + 1)]
-    picture = viz.grid(
-        split.arrays["images"], labels, names, per_class=args.per_class, scale=args.scale
-    )
+    labels, names = _grid_rows(split, args.by, args.name)
+    pixels = split.pixels(args.size)
+    picture = viz.grid(pixels, labels, names, per_class=args.per_class, scale=args.scale)
     viz.save_picture(picture, args.out)
     _out(f"wrote {args.out} ({len(names)} rows x {args.per_class})")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """Per-channel mean and std and class counts; a packed split is decoded to --size."""
     split = _load_split(args)
-    result = split.stats()
+    result = split.stats(size=args.size)
     if args.json:
         _out(json.dumps(result.as_dict(), indent=1))
         return 0
@@ -346,6 +363,14 @@ def _setup_show(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=int, help="enlargement (default: to about 224 pixels)")
 
 
+def _decode_size(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--size",
+        type=int,
+        help="decode a packed split's images resized and centre-cropped to SIZExSIZE",
+    )
+
+
 def _setup_grid(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
@@ -354,6 +379,7 @@ def _setup_grid(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default="class", help="class (default) or superclass")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--scale", type=int, default=2)
+    _decode_size(p)
 
 
 def _setup_stats(p: argparse.ArgumentParser) -> None:
@@ -361,6 +387,7 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
     _split_opts(p, False)
     _sample(p)
     p.add_argument("--json", action="store_true")
+    _decode_size(p)
 
 
 def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:

@@ -1,37 +1,64 @@
 """Dataset and Split: views over the memory-mapped arrays of the prepared cache.
 
 >>> ds = imagesets.load("mnist", sample=True)  # doctest: +SKIP
->>> train = ds["train"]
+>>> train = ds["train"]  # doctest: +SKIP
 >>> len(train), train.images.shape, train.images.dtype  # doctest: +SKIP
 (1000, (1000, 28, 28), dtype('uint8'))
->>> image, label = train[100]  # uint8 (28, 28) in 0..255, and the label 5
+>>> image, label = train[100]  # doctest: +SKIP
 >>> train.classes[label]  # doctest: +SKIP
 '5'
 
-Indexing with an int gives ``(image, label)``; a slice or an index array gives a new
-:class:`Split` over the selected rows (a view for slices, no copy of the data). With
-``normalize=True`` images come out float32 in [0, 1] (what ``x / 255.0`` gives).
+Indexing with an int gives ``(image, label)`` (uint8 ``(28, 28)`` in 0..255 and the label 5
+above); a slice or an index array gives a new :class:`Split` over the selected rows (a view for
+slices, no copy of the data). With ``normalize=True`` images come out float32 in [0, 1] (what
+``x / 255.0`` gives).
+
+A split holds one :class:`~imagesets.sources.ImageSource` (:attr:`Split.kind`): fixed-size
+arrays, a packed store of encoded images, or packed images with digit boxes. Every consumer
+(:meth:`Split.batches`, :meth:`Split.stats`, :meth:`Split.to_dask`, the torch, TensorFlow and
+JAX feeds, pictures) reads :meth:`Split.pixels`; a packed split is decoded to the ``size`` they
+are given, and without one they raise one :class:`ArgumentError` saying to pass ``size=``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from .dataset_info import DatasetInfo
 from .errors import ArgumentError
+from .sources import (
+    ArraySource,
+    BoxedSource,
+    EncodedSource,
+    ImageSource,
+    Pixels,
+    Rows,
+    check_size,
+    source_of,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .augment import Normalize
+    from .batching import Layout
+    from .stats import SplitStats
 
 __all__ = ["Dataset", "DatasetInfo", "Split"]
 
 
 Array = np.ndarray[Any, Any]
+#: What ``split[i]`` gives besides the image: a label (a numpy integer), or for a boxed split
+#: its digit records (a structured array). Typed ``Any`` so that ``split.classes[label]`` and
+#: ``split.class_name(label)`` type-check: which of the two it is depends on the data.
+Target = Any
+Index = int | np.integer[Any] | slice | Sequence[int] | Sequence[bool] | Array
 
 
-def _rows(index: Any, n: int) -> Any:
+def _rows(index: object, n: int) -> Rows:
     """``index`` if it selects rows of an ``n``-row split: a slice, or a 1-d array of ints
     (each in range) or of ``n`` bools; else an ArgumentError naming what was given."""
     if isinstance(index, slice):
@@ -58,16 +85,24 @@ def _to_float(images: Array) -> Array:
 
 @dataclass(frozen=True)
 class Split:
-    """One split: images, labels and any extra per-example arrays.
+    """One split: its images (one :class:`~imagesets.sources.ImageSource`), labels and any
+    extra per-example arrays.
+
+    Build one with :meth:`stored`, which makes the source once from the stored arrays.
 
     Attributes:
         name: ``"train"``, ``"test"``, ...
-        arrays: every per-example array by name: ``images`` (uint8, ``(N, H, W)`` or
-            ``(N, H, W, C)``, 0-255), ``labels`` (``(N,)``, integers in ``0..len(classes)-1``)
-            and extras such as ``coarse_labels``; read-only memory maps of the cache.
+        arrays: the stored arrays by name: ``images`` (uint8, ``(N, H, W)`` or
+            ``(N, H, W, C)``, 0-255) or a packed layout (``offsets``; ``spans`` and ``boxes``),
+            ``labels`` (``(N,)``, integers in ``0..len(classes)-1``) and extras such as
+            ``coarse_labels``; read-only memory maps of the cache. A sub-split keeps the
+            per-example ones (and ``images``).
         classes: class names, index = label value.
         normalize: images come out float32 in [0, 1] instead of uint8 in 0..255.
         manifest: the prepared split's manifest (sources, skipped files, ...).
+        label_names: other label name lists (``superclasses``).
+        blobs: the stored blobs by name (``data`` of a packed store).
+        source: where the images come from: arrays, packed or boxed (see :attr:`kind`).
     """
 
     name: str
@@ -77,35 +112,60 @@ class Split:
     manifest: Mapping[str, Any] = field(default_factory=dict, repr=False)
     label_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     blobs: Mapping[str, Path] = field(default_factory=dict, repr=False)
+    source: ImageSource = field(kw_only=True, repr=False)
+
+    @classmethod
+    def stored(
+        cls,
+        name: str,
+        arrays: Mapping[str, Array],
+        blobs: Mapping[str, Path],
+        classes: tuple[str, ...],
+        *,
+        normalize: bool = False,
+        manifest: Mapping[str, Any] | None = None,
+        label_names: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Split:
+        """The split of a prepared split's stored ``arrays`` and ``blobs``, its source built
+        once (:func:`imagesets.sources.source_of`)."""
+        return cls(
+            name,
+            arrays,
+            classes,
+            normalize,
+            manifest if manifest is not None else {},
+            label_names if label_names is not None else {},
+            blobs,
+            source=source_of(arrays, blobs),
+        )
+
+    @property
+    def kind(self) -> str:
+        """``"arrays"`` (fixed-size uint8 arrays), ``"packed"`` (encoded images decoded on
+        access) or ``"boxed"`` (packed images with digit boxes, SVHN full numbers)."""
+        return self.source.kind
 
     @property
     def packed(self) -> bool:
         """True for a packed store: encoded images decoded on access (see :attr:`images`)."""
-        return "images" not in self.arrays and "data" in self.blobs
+        return isinstance(self.source, EncodedSource)
 
     @property
-    def images(self) -> Any:
+    def images(self) -> Array | EncodedSource:
         """The images: uint8 0..255 memory-mapped, or float32 in [0, 1] if ``normalize``.
 
-        For a packed split, a :class:`imagesets.packed.PackedImages`: ``images[i]`` decodes
-        one image (uint8 ``(H, W, 3)``, its own size) and ``images.take(idx, size=224)`` a
-        batch on all cores.
+        For a packed split, its :class:`~imagesets.sources.EncodedSource`: ``images[i]``
+        decodes one image (uint8 ``(H, W, 3)``, its own size), ``images.raw(i)`` gives its
+        bytes and ``images.take(idx, size=224)`` decodes a batch on all cores.
         """
-        if self.packed:
-            return self._packed_images(None)
-        raw = self.arrays["images"]
-        return _to_float(raw) if self.normalize else raw
+        if isinstance(self.source, ArraySource):
+            raw = self.source.images
+            return _to_float(raw) if self.normalize else raw
+        return self._encoded()
 
-    def _packed_images(self, size: int | None) -> Any:
-        """The packed reader for this split's layout: ``offsets`` (images in row order) or
-        ``spans`` with digit boxes (SVHN full numbers)."""
-        if "spans" in self.arrays:
-            from .formats.svhn_full import SvhnFullSplit
-
-            return SvhnFullSplit(self.arrays, self.blobs["data"], size=size)
-        from .packed import PackedImages
-
-        return PackedImages(self.blobs["data"], self.arrays["offsets"], size=size)
+    def _encoded(self) -> EncodedSource:
+        assert isinstance(self.source, EncodedSource)
+        return self.source
 
     @property
     def labels(self) -> Array:
@@ -121,43 +181,57 @@ class Split:
     def digits(self, index: int) -> Array:
         """The digit records of image ``index`` (SVHN full numbers): a structured array with
         fields ``label`` (0-9), ``left``, ``top``, ``width``, ``height``."""
-        if "boxes" not in self.arrays:
+        if not isinstance(self.source, BoxedSource):
             raise KeyError(f"split {self.name!r} has no digit boxes")
-        digits: Array = self._packed_images(None).digits(index)
-        return digits
+        return self.source.digits(index)
+
+    def digits_per_image(self) -> Array:
+        """int64 ``(N,)``: how many digits each image has (SVHN full numbers)."""
+        if not isinstance(self.source, BoxedSource):
+            raise KeyError(f"split {self.name!r} has no digit boxes")
+        return self.source.digit_counts()
 
     def __len__(self) -> int:
-        for key, extra in (("labels", 0), ("spans", 0), ("offsets", 1)):
-            if key in self.arrays:
-                return int(self.arrays[key].shape[0]) - extra
-        return int(next(iter(self.arrays.values())).shape[0])
+        return len(self.source)
 
     @property
     def skipped(self) -> list[dict[str, str]]:
         """Files that could not be decoded at prepare time: ``{"path", "reason"}`` each."""
         return list(self.manifest.get("skipped", []))
 
-    def __getitem__(self, index: Any) -> Any:
-        """``split[i]`` -> ``(image, label)``; a slice or index array -> a sub-:class:`Split`."""
-        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
-            if not -len(self) <= int(index) < len(self):
-                raise IndexError(
-                    f"index {int(index)} is out of range for split {self.name!r} of "
-                    f"{len(self)} examples (0..{len(self) - 1}, or negative from the end)"
-                )
-            image = self.images[index] if self.packed else self.arrays["images"][index]
-            target = self.digits(int(index)) if "boxes" in self.arrays else self.labels[index]
-            return (_to_float(image) if self.normalize else image), target
-        if self.packed:
-            raise ArgumentError(
-                f"split {self.name!r} is a packed store: index it with an int, or decode a "
-                "batch with split.images.take(indices, size=...)"
-            )
-        return replace(self, arrays={k: v[_rows(index, len(self))] for k, v in self.arrays.items()})
+    @overload
+    def __getitem__(self, index: int | np.integer[Any]) -> tuple[Array, Target]: ...
 
-    def __iter__(self) -> Iterator[tuple[Array, Any]]:
+    @overload
+    def __getitem__(self, index: slice | Sequence[int] | Sequence[bool] | Array) -> Split: ...
+
+    def __getitem__(self, index: Index) -> tuple[Array, Target] | Split:
+        """``split[i]`` -> ``(image, label)`` (``(image, digits)`` for a boxed split; the image
+        at its own size); a slice or an index array -> a sub-:class:`Split` of those rows (a
+        view of the arrays for a slice; no image bytes copied for a packed split)."""
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            return self._example(int(index))
+        rows = _rows(index, len(self))
+        layout = self.source.layout
+        arrays = {k: v[rows] for k, v in self.arrays.items() if k not in layout}
+        source = self.source.select(rows)
+        if isinstance(source, ArraySource):
+            arrays["images"] = source.images
+        return replace(self, arrays=arrays, source=source)
+
+    def _example(self, index: int) -> tuple[Array, Target]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(
+                f"index {index} is out of range for split {self.name!r} of "
+                f"{len(self)} examples (0..{len(self) - 1}, or negative from the end)"
+            )
+        image = self.source.image(index)
+        target: Target = self.digits(index) if self.kind == "boxed" else self.labels[index]
+        return (_to_float(image) if self.normalize else image), target
+
+    def __iter__(self) -> Iterator[tuple[Array, Target]]:
         for i in range(len(self)):
-            yield self[i]
+            yield self._example(i)
 
     @property
     def superclasses(self) -> tuple[str, ...]:
@@ -173,14 +247,42 @@ class Split:
             raise KeyError(f"split {self.name!r} has no coarse labels")
         return np.asarray(mapping, dtype=np.int64)
 
-    def stats(self) -> Any:
-        """Per-channel mean and std of the pixels in [0, 1], over every pixel, and class
-        counts (see :func:`imagesets.stats.split_stats`)."""
-        from .stats import split_stats
+    # ------------------------------------------------------------------ what consumers read
 
-        return split_stats(self.arrays["images"], self.labels, max(len(self.classes), 1))
+    def pixels(self, size: int | None = None) -> Pixels:
+        """Every image as one uint8 array-like ``(N, ...)``: the stored array of an array split
+        (``size`` None or its own side), or for a packed split the images decoded on access,
+        resized and centre-cropped to ``(N, size, size, 3)`` (``size`` required: without it,
+        one :class:`ArgumentError` saying to pass it)."""
+        return self.source.pixels(check_size(size), f"split {self.name!r}")
+
+    def targets(self) -> Array:
+        """What the training feeds serve as labels: :attr:`labels`, or for a boxed split
+        (no class labels) each image's row number, int64 ``(N,)``, to look its digits up
+        with :meth:`digits`."""
+        if self.kind == "boxed" and "labels" not in self.arrays:
+            return np.arange(len(self), dtype=np.int64)
+        return self.labels
+
+    def stats(self, *, size: int | None = None) -> SplitStats:
+        """Per-channel mean and std of the pixels in [0, 1], over every pixel, and class
+        counts (see :func:`imagesets.stats.split_stats`; digits per class for a boxed split).
+        A packed split needs ``size``: its images are decoded to ``size`` x ``size``."""
+        from .stats import SplitStats, channel_stats, class_counts
+
+        channels = channel_stats(self.pixels(size))
+        if isinstance(self.source, BoxedSource):
+            return SplitStats(channels, self.source.label_counts(len(self.classes)))
+        return SplitStats(channels, class_counts(self.labels, max(len(self.classes), 1)))
 
     # ------------------------------------------------------------------ training feeds
+
+    def _feed(self, size: int | None, kwargs: dict[str, Any]) -> Pixels:
+        """The pixels to batch; a packed source decodes on all cores itself, so one
+        batching thread (``workers=1``) unless asked otherwise."""
+        if self.packed:
+            kwargs.setdefault("workers", 1)
+        return self.pixels(size)
 
     def batches(
         self, batch_size: int, *, size: int | None = None, **kwargs: Any
@@ -190,22 +292,14 @@ class Split:
         Keywords as :func:`imagesets.batching.batches`: ``shuffle=True, seed=None, epoch=0,
         drop_last=False, normalize=False, layout="NHWC"|"NCHW", dtype=None,
         shard=(index, count), transform=None``. The same ``seed`` and ``epoch`` give the same
-        order on any machine; labels come out int64. A packed split needs ``size`` (each
-        image resized and centre-cropped) and is decoded in worker threads with prefetch.
+        order on any machine; labels come out int64 (row numbers for a boxed split, see
+        :meth:`targets`). A packed split needs ``size`` (each image resized and centre-cropped)
+        and is decoded in worker threads with prefetch.
         """
         from .batching import batches
 
         kwargs.setdefault("normalize", self.normalize)
-        if self.packed:
-            kwargs.setdefault("workers", 1)  # PackedImages.take decodes on all cores itself
-        return batches(self._source(size), self.labels, batch_size, **kwargs)
-
-    def _source(self, size: int | None) -> Any:
-        if not self.packed:
-            return self.arrays["images"]
-        if size is None:
-            raise ArgumentError(f"split {self.name!r} is a packed store: pass size=... to batch it")
-        return self._packed_images(size)
+        return batches(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
 
     def shard(self, index: int, count: int) -> Split:
         """A fixed part of this split (rows ``index::count``): the ``count`` parts are
@@ -219,55 +313,61 @@ class Split:
                 f"shard(index, count): expected integers with 0 <= index < count, found "
                 f"index={index!r}, count={count!r}"
             )
-        return self[index::count]  # type: ignore[no-any-return]
+        return self[index::count]
 
-    def to_torch(self, transform: Any = None) -> Any:
-        """A map-style ``torch.utils.data.Dataset`` (see :mod:`imagesets.adapters.torch`)."""
+    def to_torch(self, transform: Any = None, *, size: int | None = None) -> Any:
+        """A map-style ``torch.utils.data.Dataset`` (see :mod:`imagesets.adapters.torch`);
+        a packed split needs ``size``."""
         from .adapters.torch import to_torch_dataset
 
-        return to_torch_dataset(self.arrays["images"], self.labels, transform)
+        return to_torch_dataset(self.pixels(size), self.targets(), transform)
 
-    def torch_loader(self, batch_size: int, **kwargs: Any) -> Any:
+    def torch_loader(self, batch_size: int, *, size: int | None = None, **kwargs: Any) -> Any:
         """Batches as torch tensors straight from the vectorised path (float32 NCHW in [0, 1]
         by default; ``pin_memory``, ``device``, and every keyword of :meth:`batches`)."""
         from .adapters.torch import torch_loader
 
-        return torch_loader(self.arrays["images"], self.labels, batch_size, **kwargs)
+        return torch_loader(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
 
-    def to_tf(self, batch_size: int, **kwargs: Any) -> Any:
+    def to_tf(self, batch_size: int, *, size: int | None = None, **kwargs: Any) -> Any:
         """A ``tf.data.Dataset`` of ``(images, labels)`` batches, equal to :meth:`batches`."""
         from .adapters.tensorflow import to_tf_dataset
 
-        return to_tf_dataset(self.arrays["images"], self.labels, batch_size, **kwargs)
+        return to_tf_dataset(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
 
-    def jax_batches(self, batch_size: int, **kwargs: Any) -> Iterator[tuple[Any, Any]]:
+    def jax_batches(
+        self, batch_size: int, *, size: int | None = None, **kwargs: Any
+    ) -> Iterator[tuple[Any, Any]]:
         """The batches of :meth:`batches` as ``jax.Array`` pairs (``device=`` to place them)."""
         from .adapters.jax import jax_batches
 
-        return jax_batches(self.arrays["images"], self.labels, batch_size, **kwargs)
+        return jax_batches(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
 
-    def to_dask(self, chunks: Any = "auto") -> tuple[Any, Any]:
-        """``(images, labels)`` as lazy dask arrays over the memory-mapped files (no copy)."""
+    def to_dask(self, chunks: int | Literal["auto"] = "auto", *,
+                size: int | None = None) -> tuple[Any, Any]:  # fmt: skip
+        """``(images, labels)`` as lazy dask arrays over the memory-mapped files (no copy); a
+        packed split's chunks are decoded to ``size`` x ``size`` when computed."""
         from .adapters.dask import to_dask
 
-        return to_dask(self.arrays["images"], self.labels, chunks)
+        return to_dask(self.pixels(size), self.targets(), chunks)
 
-    def normalizer(self, layout: str = "NHWC") -> Any:
+    def normalizer(self, layout: Layout = "NHWC", *, size: int | None = None) -> Normalize:
         """An :class:`imagesets.augment.Normalize` step with this split's own per-channel
         mean and std (from :meth:`stats`), for batches made with ``normalize=True``."""
         from .augment import Normalize
 
-        result = self.stats()
-        return Normalize(result.mean, result.std, layout)  # type: ignore[arg-type]
+        result = self.stats(size=size)
+        return Normalize(result.mean, result.std, layout)
 
-    def class_name(self, label: int) -> str:
+    def class_name(self, label: int | np.integer[Any]) -> str:
         """The name of class ``label`` (the number itself when it names no class)."""
         index = int(label)
         return self.classes[index] if 0 <= index < len(self.classes) else str(index)
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}={v.dtype}{list(v.shape)}" for k, v in self.arrays.items())
-        return f"Split({self.name!r}, {shapes}, {len(self.classes)} classes)"
+        kind = "" if self.kind == "arrays" else f"{self.kind}, "
+        return f"Split({self.name!r}, {kind}{shapes}, {len(self.classes)} classes)"
 
 
 @dataclass(frozen=True)

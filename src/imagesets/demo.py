@@ -39,15 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     viz.scaled(train_images[index], 8).save(out / "mnist-train-100.png")
     fashion = load("fashion-mnist", sample=True)
     _say("\nFashion-MNIST classes:")
-    for label, name in enumerate(fashion.info.classes):
-        _say(f"  {label}  {name}")
+    for number, name in enumerate(fashion.info.classes):
+        _say(f"  {number}  {name}")
     train = fashion["train"]
     image, label = train[index]
     _say(f"train label [{index}] = {label} ({train.class_name(label)})")
     viz.scaled(image, 8).save(out / "fashion-mnist-train-100.png")
     for ds, split in (("mnist", None), ("fashion-mnist", train)):
         split = split or load(ds, sample=True)["train"]
-        viz.grid(split.images, split.labels, split.classes, per_class=10).save(
+        viz.grid(split.pixels(), split.labels, split.classes, per_class=10).save(
             out / f"{ds}-grid.png"
         )
     _say(f"\nwrote {', '.join(sorted(p.name for p in out.glob('*.png')))} in {out}/")

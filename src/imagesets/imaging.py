@@ -38,9 +38,7 @@ import struct
 import threading
 import warnings
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -48,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from ._parallel import default_workers, imap_bounded
 from .errors import FormatError
 
 __all__ = [
@@ -417,39 +416,6 @@ def reencode(data: bytes, max_side: int, quality: int = 90, *, source: str = "<b
 
 
 # --- parallel, bounded -------------------------------------------------------------------------
-
-
-def default_workers() -> int:
-    """The number of cores this process may run on."""
-    affinity: Callable[[int], set[int]] | None = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-def imap_bounded(
-    fn: Callable[[T], R], items: Iterable[T], workers: int, window: int | None = None
-) -> Iterator[R]:
-    """``map(fn, items)`` on ``workers`` threads, in order, with at most ``window`` in flight.
-
-    Memory stays bounded by ``window`` results whatever the number of items; Pillow and
-    simplejpeg release the GIL while decoding, so threads use all cores. ``workers <= 1``
-    runs inline.
-    """
-    if workers <= 1:
-        yield from map(fn, items)
-        return
-    limit = window if window is not None else 4 * workers
-    pending: deque[Future[R]] = deque()
-    with ThreadPoolExecutor(workers) as pool:
-        try:
-            for item in items:
-                if len(pending) >= limit:
-                    yield pending.popleft().result()
-                pending.append(pool.submit(fn, item))
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
 
 
 def write_rows(

@@ -1,10 +1,16 @@
-"""The packed JPEG store: encoded images concatenated in one file, plus an offsets array.
+"""The packed store: encoded images concatenated in one blob, plus an offsets array.
 
 Image ``i`` is the bytes ``data[offsets[i]:offsets[i + 1]]``; ``offsets`` is int64 ``(N + 1,)``
 starting at 0 and ending at the data length. Images are decoded on access, so a split of any
 size opens instantly and costs no memory; :meth:`PackedImages.take` decodes a batch on all cores.
 Storing JPEGs re-encoded at a small max side (256) makes decoding about 4x faster than the
 500x375 originals (bench/bench_jpeg.py), the idea FFCV is built on.
+
+The boxed layout (SVHN full numbers) keeps the original PNG bytes in one blob too, with
+``spans`` int64 ``(N, 2)`` (image ``i`` is ``data[spans[i, 0]:spans[i, 1]]``) and its digit
+boxes as :data:`BOX_DTYPE` records grouped by image (``box_offsets`` int64 ``(N + 1,)``); this
+module holds the record type and its check, shared by the reader that writes the layout and by
+:class:`imagesets.sources.BoxedSource` that serves it.
 
 >>> import io
 >>> import numpy as np
@@ -29,10 +35,23 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import NDArray
 
+from ._parallel import default_workers, imap_bounded
 from .errors import FormatError
-from .imaging import decode, default_workers, imap_bounded
 
-__all__ = ["PackedImages", "PackedWriter"]
+__all__ = [
+    "BOX_DTYPE",
+    "PackedImages",
+    "PackedWriter",
+    "box_records",
+    "checked_offsets",
+    "data_view",
+]
+
+#: One digit: image index (0-based), label, and box in pixels (``left``/``top`` may be < 0).
+BOX_DTYPE = np.dtype(
+    [("image", "<i4"), ("label", "u1"), ("left", "<f4"), ("top", "<f4"),
+     ("width", "<f4"), ("height", "<f4")]
+)  # fmt: skip
 
 
 class PackedWriter:
@@ -62,7 +81,19 @@ class PackedWriter:
         return out
 
 
-def _as_bytes(data: str | Path | bytes | NDArray[np.uint8]) -> NDArray[np.uint8]:
+def box_records(boxes: NDArray[Any]) -> NDArray[Any]:
+    """``boxes`` as :data:`BOX_DTYPE` records; a store may hand them back as a plain void dtype
+    of the same item size. Anything else is a :class:`FormatError`."""
+    plain_void = boxes.dtype.kind == "V" and boxes.dtype.names is None
+    if boxes.dtype != BOX_DTYPE and not (plain_void and boxes.dtype.itemsize == BOX_DTYPE.itemsize):
+        raise FormatError(
+            f"boxed packed store: boxes: expected dtype {BOX_DTYPE.descr}, found {boxes.dtype}; "
+            "re-prepare the dataset"
+        )
+    return boxes.view(BOX_DTYPE)
+
+
+def data_view(data: str | Path | bytes | NDArray[np.uint8]) -> NDArray[np.uint8]:
     """A read-only uint8 view of the packed data: a memory map for a path."""
     if isinstance(data, (str, Path)):
         if Path(data).stat().st_size == 0:  # mmap refuses empty files
@@ -73,7 +104,9 @@ def _as_bytes(data: str | Path | bytes | NDArray[np.uint8]) -> NDArray[np.uint8]
     return np.asarray(data, dtype=np.uint8).reshape(-1)
 
 
-def _checked_offsets(offsets: npt.ArrayLike, nbytes: int) -> NDArray[np.int64]:
+def checked_offsets(offsets: npt.ArrayLike, nbytes: int) -> NDArray[np.int64]:
+    """``offsets`` as int64 ``(N + 1,)`` from 0 to ``nbytes``, non-decreasing; else a
+    :class:`FormatError` saying what was found."""
     arr = np.asarray(offsets)
     problem = None
     if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
@@ -107,8 +140,8 @@ class PackedImages:
         workers: int | None = None,
     ) -> None:
         self.size = size
-        self._data = _as_bytes(data)
-        self._offsets = _checked_offsets(offsets, len(self._data))
+        self._data = data_view(data)
+        self._offsets = checked_offsets(offsets, len(self._data))
         self._workers = workers if workers is not None else default_workers()
 
     @classmethod
@@ -135,6 +168,8 @@ class PackedImages:
 
     def __getitem__(self, i: int) -> NDArray[np.uint8]:
         """Image ``i`` decoded: uint8 ``(H, W, 3)`` RGB, its own size."""
+        from .imaging import decode  # Pillow only when an image is decoded
+
         return decode(self.raw(i), source=f"packed image {i}")
 
     def take(
@@ -151,6 +186,8 @@ class PackedImages:
         workers = min(self._workers, max(1, len(idx)))
 
         def one(i: int) -> NDArray[np.uint8]:
+            from .imaging import decode
+
             return decode(self.raw(i), size=size, source=f"packed image {i}")
 
         if size is not None:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ArgumentError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sources import Pixels
 
 __all__ = ["ChannelStats", "SplitStats", "channel_stats", "class_counts", "split_stats"]
 
@@ -42,18 +45,18 @@ class ChannelStats:
     count: int
 
 
-def _as_nhwc(images: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def _channels(images: Pixels) -> int:
+    """The number of channels of uint8 ``(N, H, W)`` (1) or ``(N, H, W, C)`` images."""
     if images.dtype != np.uint8 or images.ndim not in (3, 4):
         raise ArgumentError(
             f"channel_stats needs uint8 images (N, H, W) or (N, H, W, C), "
             f"got {images.dtype} with shape {images.shape}"
         )
-    return images[..., None] if images.ndim == 3 else images
+    return 1 if images.ndim == 3 else int(images.shape[3])
 
 
-def _chunk_sums(chunk: np.ndarray[Any, Any]) -> tuple[list[int], list[int]]:
+def _chunk_sums(chunk: np.ndarray[Any, Any], channels: int) -> tuple[list[int], list[int]]:
     """Exact per-channel sums of values and of squared values of one uint8 chunk."""
-    channels = chunk.shape[-1]
     planar = np.empty((channels, chunk.size // channels), dtype=np.uint16)
     planar[...] = chunk.reshape(-1, channels).T  # 255**2 fits in uint16
     sums = planar.sum(axis=1, dtype=np.uint64)
@@ -62,12 +65,13 @@ def _chunk_sums(chunk: np.ndarray[Any, Any]) -> tuple[list[int], list[int]]:
     return [int(x) for x in sums], [int(x) for x in squares]
 
 
-def channel_stats(images: np.ndarray[Any, Any], *, chunk: int | None = None) -> ChannelStats:
+def channel_stats(images: Pixels, *, chunk: int | None = None) -> ChannelStats:
     """Mean and std per channel over all pixels of ``images``, scaled to [0, 1].
 
     Args:
-        images: uint8 (N, H, W) or (N, H, W, C) values in 0..255, possibly a ``np.memmap``;
-            read once, ``chunk`` images at a time.
+        images: uint8 (N, H, W) or (N, H, W, C) values in 0..255, possibly a ``np.memmap`` or
+            a :class:`imagesets.sources.DecodedImages` (decoded as read); read once, ``chunk``
+            images at a time.
         chunk: images per step (default: about 256k pixels per channel).
 
     Returns:
@@ -77,14 +81,14 @@ def channel_stats(images: np.ndarray[Any, Any], *, chunk: int | None = None) -> 
     on ``chunk`` and has no cancellation error. This is NOT the mean of per-image stds: see the
     module docstring (CIFAR-10: 0.2470, 0.2435, 0.2616, not 0.2023, 0.1994, 0.2010).
     """
-    x = _as_nhwc(images)
+    x, channels = images, _channels(images)
     if len(x) == 0:
         raise ArgumentError("channel_stats needs at least one image, got an empty array")
     per_image = max(1, math.prod(x.shape[1:3]))
     step = chunk or max(1, _PIXELS_PER_CHUNK // per_image)
-    sums, squares = [0] * x.shape[-1], [0] * x.shape[-1]
+    sums, squares = [0] * channels, [0] * channels
     for start in range(0, len(x), step):
-        s, q = _chunk_sums(np.asarray(x[start : start + step]))
+        s, q = _chunk_sums(np.asarray(x[start : start + step]), channels)
         sums = [a + b for a, b in zip(sums, s, strict=True)]
         squares = [a + b for a, b in zip(squares, q, strict=True)]
     n = len(x) * per_image
@@ -144,8 +148,6 @@ class SplitStats:
         }
 
 
-def split_stats(
-    images: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], num_classes: int
-) -> SplitStats:
+def split_stats(images: Pixels, labels: np.ndarray[Any, Any], num_classes: int) -> SplitStats:
     """:func:`channel_stats` of ``images`` and :func:`class_counts` of ``labels``."""
     return SplitStats(channel_stats(images), class_counts(labels, num_classes))

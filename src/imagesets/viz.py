@@ -14,12 +14,15 @@ import functools
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import ArgumentError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sources import Pixels
 
 __all__ = [
     "MAX_SIDE",
@@ -85,12 +88,13 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def grid(images: Array, labels: Array, names: Sequence[str], *, per_class: int = 10,
+def grid(images: Pixels, labels: Array, names: Sequence[str], *, per_class: int = 10,
          scale: int = 2, pad: int = 2) -> Image.Image:  # fmt: skip
     """A sprite: one row per class with its name on the left, ``per_class`` images per row.
 
     Args:
-        images: uint8 ``(N, H, W)`` or ``(N, H, W, 3)``; may be memory-mapped.
+        images: uint8 ``(N, H, W)`` or ``(N, H, W, 3)``; may be memory-mapped, or a packed
+            split's images decoded on access (:meth:`imagesets.dataset.Split.pixels`).
         labels: ``(N,)`` or ``(N, 1)`` integer labels indexing ``names``.
         names: one name per row (class names, or superclass names with their labels).
         per_class: images per row, the first ones of each class in index order.

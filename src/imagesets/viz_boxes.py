@@ -2,7 +2,7 @@
 
 Boxes are a numpy structured array with the fields ``left``, ``top``, ``width``, ``height`` (in
 pixels of the original image, floats allowed, ``left``/``top`` may be negative) and ``label``
-(an integer), as :data:`imagesets.formats.svhn_full.BOX_DTYPE` holds them. Each label has its
+(an integer), as :data:`imagesets.packed.BOX_DTYPE` holds them. Each label has its
 own colour (``label % 10``, so the raw SVHN label 10 looks like 0).
 
 >>> import numpy as np
@@ -72,7 +72,7 @@ def draw_boxes(image: np.ndarray[Any, Any], boxes: np.ndarray[Any, Any], *,
     Args:
         image: uint8 ``(H, W, 3)`` RGB or ``(H, W)`` grayscale, values 0..255.
         boxes: a structured array ``(k,)`` with ``left``, ``top``, ``width``, ``height`` and
-            ``label`` (e.g. ``SvhnFullSplit.digits(i)``); boxes may reach outside the image.
+            ``label`` (e.g. ``split.digits(i)``); boxes may reach outside the image.
         scale: integer enlargement, >= 1, within :data:`imagesets.viz.MAX_SIDE` pixels a side.
 
     Returns:

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ArgumentError, require
+from ..sources import DecodedImages, Pixels
 
 __all__ = ["to_dask"]
 
@@ -30,12 +31,13 @@ Array = np.ndarray[Any, Any]
 
 
 def to_dask(
-    images: Array, labels: npt.ArrayLike, chunks: int | Literal["auto"] = "auto"
+    images: Pixels, labels: npt.ArrayLike, chunks: int | Literal["auto"] = "auto"
 ) -> tuple[Any, Any]:
     """``(images, labels)`` as dask arrays chunked along the sample axis only.
 
     ``images`` (N, H, W[, C]) is wrapped as it is (a ``np.memmap`` stays on disk and is read
-    chunk by chunk when computed); ``chunks`` is the number of samples per chunk, or "auto"
+    chunk by chunk when computed; a :class:`~imagesets.sources.DecodedImages` decodes a chunk's
+    images when computed); ``chunks`` is the number of samples per chunk, or "auto"
     for dask's configured chunk size. ``labels`` (N,) gets the same chunks along N, so the two
     arrays stay aligned under ``map_blocks`` and ``blockwise``. Values and dtypes are unchanged.
     """
@@ -56,7 +58,7 @@ def to_dask(
 class _Chunks:
     """What dask needs of an array (shape, dtype, slicing) and no ``copy`` for it to call."""
 
-    def __init__(self, array: Array) -> None:
+    def __init__(self, array: Pixels) -> None:
         self.array = array
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
 
@@ -69,6 +71,8 @@ class _Chunks:
 
         The view's address and strides tell apart two slices of one file of the same shape.
         """
+        if isinstance(self.array, DecodedImages):  # named by its blob, spans, rows and size
+            return ("imagesets-decoded", *self.array.token())
         path = getattr(self.array, "filename", None)
         if path is None:
             from dask.base import tokenize

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from ..batching import BatchOptions, EpochBatches, Images
 from ..errors import ArgumentError, require
+from ..sources import Pixels
 
 __all__ = ["TorchLoader", "to_torch_dataset", "torch_loader"]
 
@@ -36,9 +37,10 @@ def _torch() -> Any:
 
 
 def to_torch_dataset(
-    images: Array, labels: npt.ArrayLike, transform: Callable[[Any], Any] | None = None
+    images: Pixels, labels: npt.ArrayLike, transform: Callable[[Any], Any] | None = None
 ) -> Any:
-    """A map-style ``torch.utils.data.Dataset`` over ``images`` (N, H, W[, C]) uint8.
+    """A map-style ``torch.utils.data.Dataset`` over ``images`` (N, H, W[, C]) uint8 (an array,
+    or a packed split's :class:`~imagesets.sources.DecodedImages`, decoded per item).
 
     ``dataset[i]`` is ``(image, label)`` with ``label`` a Python int and ``image``:
 
@@ -69,7 +71,7 @@ def _dataset_class(torch: Any) -> type:
     class ArrayDataset(torch.utils.data.Dataset):  # type: ignore[misc]
         """``(image, label)`` pairs over numpy arrays; see :func:`to_torch_dataset`."""
 
-        def __init__(self, images: Array, labels: Array, transform: Any) -> None:
+        def __init__(self, images: Pixels, labels: Array, transform: Any) -> None:
             self.images, self.labels, self.transform = images, labels, transform
 
         def __len__(self) -> int:

@@ -21,8 +21,9 @@ Arrays, row ``i`` for the file ``f"{i + 1}.png"``:
   1..10 unchanged with the option ``raw_labels: true``;
 * ``box_offsets`` int64 ``(N + 1,)``: image ``i``'s digits are ``boxes[o[i]:o[i + 1]]``.
 
-:class:`SvhnFullSplit` reads a prepared split back (images decoded with Pillow); it and
-:data:`BOX_DTYPE` live in :mod:`imagesets.formats.svhn_full_split` and are re-exported here.
+:class:`imagesets.sources.BoxedSource` serves a prepared split (images decoded with Pillow);
+:data:`BOX_DTYPE`, the record type of ``boxes``, lives in :mod:`imagesets.packed` and is
+re-exported here.
 
 >>> import tempfile, pathlib
 >>> from imagesets.formats import ReadRequest
@@ -34,8 +35,8 @@ Arrays, row ``i`` for the file ``f"{i + 1}.png"``:
 >>> result = read_split(ReadRequest("svhn-full", "test", {"archive": path}, count=3), out)
 >>> result.extras["image_format"]
 'png'
->>> split = SvhnFullSplit(out.arrays, out.blobs["data"].getvalue())
->>> split.image(0).shape == (*fake.shapes[0], 3), split.digits(1)["label"].tolist()[0]
+>>> a = out.arrays
+>>> a["shapes"][0].tolist() == list(fake.shapes[0]), int(a["boxes"]["label"][a["box_offsets"][1]])
 (True, 0)
 """
 
@@ -56,10 +57,10 @@ from numpy.typing import NDArray
 
 from ..archives import Member, MemberReader, iter_files
 from ..errors import FormatError, require
+from ..packed import BOX_DTYPE
 from . import ReadRequest, ReadResult, SplitWriter
-from .svhn_full_split import BOX_DTYPE, SvhnFullSplit
 
-__all__ = ["BOX_DTYPE", "SvhnFullSplit", "read_digit_struct", "read_split"]
+__all__ = ["BOX_DTYPE", "read_digit_struct", "read_split"]
 
 _BOX_FIELDS = ("left", "top", "width", "height", "label")  # columns of the parsed (k, 5) rows
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,51 @@
+"""Bounded parallel maps on threads (no Pillow, no numpy: the serving layer imports it freely)."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
+__all__ = ["default_workers", "imap_bounded"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_workers() -> int:
+    """The number of cores this process may run on."""
+    affinity: Callable[[int], set[int]] | None = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def imap_bounded(
+    fn: Callable[[T], R], items: Iterable[T], workers: int, window: int | None = None
+) -> Iterator[R]:
+    """``map(fn, items)`` on ``workers`` threads, in order, with at most ``window`` in flight.
+
+    Memory stays bounded by ``window`` results whatever the number of items; Pillow and
+    simplejpeg release the GIL while decoding, so threads use all cores. ``workers <= 1``
+    runs inline.
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor  # imports logging: only when used
+
+    limit = window if window is not None else 4 * workers
+    pending: deque[Future[R]] = deque()
+    with ThreadPoolExecutor(workers) as pool:
+        try:
+            for item in items:
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+                pending.append(pool.submit(fn, item))
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
