@@ -27,7 +27,7 @@ module holds the record type and its check, shared by the reader that writes the
 from __future__ import annotations
 
 import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -183,22 +183,35 @@ class PackedImages:
         """
         size = size if size is not None else self.size
         idx = [self._index(int(i)) for i in np.asarray(indices).reshape(-1)]
-        workers = min(self._workers, max(1, len(idx)))
 
         def one(i: int) -> NDArray[np.uint8]:
             from .imaging import decode
 
             return decode(self.raw(i), size=size, source=f"packed image {i}")
 
-        if size is not None:
-            batch = np.empty((len(idx), size, size, 3), np.uint8)
-            for row, img in enumerate(imap_bounded(one, idx, workers)):
-                batch[row] = img
-            return batch
-        decoded = list(imap_bounded(one, idx, workers))
-        if len({img.shape for img in decoded}) > 1:
-            raise ValueError(
-                "take: the images differ in shape; pass size=... to resize and centre-crop "
-                "them to one"
-            )
-        return np.stack(decoded) if decoded else np.zeros((0, 0, 0, 3), np.uint8)
+        return decode_batch(one, idx, size, self._workers)
+
+
+def decode_batch(
+    one: Callable[[int], NDArray[np.uint8]], idx: Sequence[int], size: int | None, workers: int
+) -> NDArray[np.uint8]:
+    """``one(i)`` for every index of ``idx``, on up to ``workers`` threads, stacked in order.
+
+    Returns:
+        uint8 ``(len(idx), size, size, 3)`` filled in place when ``size`` is given; without it
+        the decoded images must share one shape (else an :class:`~imagesets.errors.ArgumentError`).
+    """
+    workers = min(workers, max(1, len(idx)))
+    if size is not None:
+        batch = np.empty((len(idx), size, size, 3), np.uint8)
+        for row, img in enumerate(imap_bounded(one, idx, workers)):
+            batch[row] = img
+        return batch
+    decoded = list(imap_bounded(one, idx, workers))
+    if len({img.shape for img in decoded}) > 1:
+        from .errors import ArgumentError
+
+        raise ArgumentError(
+            "take: the images differ in shape; pass size=... to resize and centre-crop them to one"
+        )
+    return np.stack(decoded) if decoded else np.zeros((0, 0, 0, 3), np.uint8)

@@ -40,9 +40,9 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ._parallel import default_workers, imap_bounded
+from ._parallel import default_workers
 from .errors import ArgumentError, FormatError
-from .packed import box_records, checked_offsets, data_view
+from .packed import box_records, checked_offsets, data_view, decode_batch
 
 __all__ = [
     "ArraySource",
@@ -229,20 +229,7 @@ class EncodedSource(ImageSource):
         idx = [int(i) for i in np.asarray(indices).reshape(-1)]
         for i in idx:
             self.stored(i)  # every index checked before any work
-        workers = min(self._workers, max(1, len(idx)))
-        one: Callable[[int], U8] = lambda i: self.image(i, size=size)  # noqa: E731
-        if size is not None:
-            batch = np.empty((len(idx), size, size, 3), np.uint8)
-            for row, img in enumerate(imap_bounded(one, idx, workers)):
-                batch[row] = img
-            return batch
-        decoded = list(imap_bounded(one, idx, workers))
-        if len({img.shape for img in decoded}) > 1:
-            raise ArgumentError(
-                "take: the images differ in shape; pass size=... to resize and centre-crop "
-                "them to one"
-            )
-        return np.stack(decoded) if decoded else np.zeros((0, 0, 0, 3), np.uint8)
+        return decode_batch(lambda i: self.image(i, size=size), idx, size, self._workers)
 
     def select(self: _S, rows: Rows) -> _S:
         """A source of the images ``rows`` over the same blob (no bytes copied)."""

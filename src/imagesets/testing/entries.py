@@ -38,9 +38,12 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .._registry import ALIASES
+
 __all__ = [
     "FAKE_WRITERS",
     "FakeFiles",
+    "FakeRequest",
     "Retargeted",
     "Writer",
     "fake_counts",
@@ -76,10 +79,21 @@ class FakeFiles:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-#: ``writer(entry, edition, folder, counts, seed) -> FakeFiles``: ``entry`` and ``edition`` are
-#: plain data (``edition`` is one of ``entry["editions"]``), ``counts`` the wanted split sizes
+#: ``writer(FakeRequest(entry, edition, folder, counts, seed)) -> FakeFiles``: ``entry`` and
+#: ``edition`` are plain data (``edition`` is one of ``entry["editions"]``), ``counts`` the wanted split sizes
 #: (a writer whose format fixes the sizes picks the nearest it can and returns them).
-Writer = Callable[[Mapping[str, Any], Mapping[str, Any], Path, Mapping[str, int], int], FakeFiles]
+class FakeRequest(NamedTuple):
+    """What a writer is asked to write: the fakes of ``edition`` of ``entry`` into ``folder``
+    for the split ``counts``, from ``seed``."""
+
+    entry: Mapping[str, Any]
+    edition: Mapping[str, Any]
+    folder: Path
+    counts: Mapping[str, int]
+    seed: int
+
+
+Writer = Callable[[FakeRequest], FakeFiles]
 
 
 class Retargeted(NamedTuple):
@@ -129,15 +143,10 @@ def fake_counts(splits: Sequence[str], wanted: Mapping[str, int] | None = None) 
 # --------------------------------------------------------------------------- writers
 
 
-def write_idx_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_idx_edition(req: FakeRequest) -> FakeFiles:
     """IDX: per split ``images`` uint8 ``(n, *image_shape)`` and ``labels`` uint8 ``(n,)`` in
     ``0..len(classes)-1`` (gzip-compressed when the file name ends in ``.gz``)."""
+    entry, edition, folder, counts, seed = req
     from .idx import idx_bytes
 
     shape = tuple(entry.get("image_shape") or (28, 28))
@@ -220,38 +229,21 @@ def _write_cifar(
     return FakeFiles({s: counts[s] for s in edition["splits"]}, options, facts=dict(data))
 
 
-def write_cifar_python_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_cifar_python_edition(req: FakeRequest) -> FakeFiles:
     """CIFAR python archive (option ``variant``) with the entry's class and superclass names;
     ``member_md5`` is replaced by the fake members' md5s. Facts: split -> ``FakeSplit``."""
-    return _write_cifar(entry, edition, folder, counts, seed, python=True)
+    return _write_cifar(*req, python=True)
 
 
-def write_cifar_binary_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_cifar_binary_edition(req: FakeRequest) -> FakeFiles:
     """CIFAR binary archive; the same seed gives the same arrays as the python edition."""
-    return _write_cifar(entry, edition, folder, counts, seed, python=False)
+    return _write_cifar(*req, python=False)
 
 
-def write_svhn_mat_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_svhn_mat_edition(req: FakeRequest) -> FakeFiles:
     """One ``*_32x32.mat`` per split (seed ``seed + k`` for the ``k``-th split). Facts: split ->
     ``(images (n, 32, 32, 3) uint8, raw labels (n,) uint8 in 1..10)``."""
+    _entry, edition, folder, counts, seed = req
     from .matlab import fake_svhn_images, write_fake_svhn
 
     facts: dict[str, Any] = {}
@@ -262,15 +254,10 @@ def write_svhn_mat_edition(
     return FakeFiles(dict(counts), facts=facts)
 
 
-def write_svhn_full_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_svhn_full_edition(req: FakeRequest) -> FakeFiles:
     """One full-numbers ``.tar.gz`` per split (folder ``<split>/``, seed ``seed + k``). Facts:
     split -> ``FakeSvhnFull``."""
+    _entry, edition, folder, counts, seed = req
     from .svhn_full import write_fake_svhn_full
 
     facts: dict[str, Any] = {}
@@ -280,19 +267,14 @@ def write_svhn_full_edition(
     return FakeFiles(dict(counts), facts=facts)
 
 
-def write_ilsvrc2012_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_ilsvrc2012_edition(req: FakeRequest) -> FakeFiles:
     """ILSVRC-2012: a train tar of the 4 class tars of
     :data:`~imagesets.testing.imagenet.DEFAULT_CLASSES` (``ceil(train / 4)`` images each, so the
     train count is rounded up to a multiple of 4), a val tar and a devkit. Labels are the real
     class indices (0, 65, 230 and 999), so the entry keeps its 1,000 classes. No image is
     broken: the counts are the decodable images. Facts: ``"ilsvrc"`` -> ``FakeIlsvrc`` (its
     paths are the files in ``folder``; a file the edition does not name is gone)."""
+    _entry, edition, folder, counts, seed = req
     from .imagenet import DEFAULT_CLASSES, write_fake_ilsvrc
 
     splits = _only_splits(edition, ("train", "val"))
@@ -330,17 +312,12 @@ def _test_count(n: int, fraction: float) -> int:
     return math.floor(Fraction(repr(float(fraction))) * n + Fraction(1, 2))
 
 
-def write_petimages_edition(
-    entry: Mapping[str, Any],
-    edition: Mapping[str, Any],
-    folder: Path,
-    counts: Mapping[str, int],
-    seed: int,
-) -> FakeFiles:
+def write_petimages_edition(req: FakeRequest) -> FakeFiles:
     """A PetImages zip with ``ceil((train + test) / 2)`` files per class (at least 8), the real
     defects included; counts follow the edition's ``test_fraction`` (0.2) per class and include
     the undecodable files (the reader lists them under ``skipped``). Facts: ``"zip"`` ->
     ``FakePetImages``."""
+    _entry, edition, folder, counts, seed = req
     from .petimages import write_fake_petimages
 
     splits = _only_splits(edition, ("train", "test"))
@@ -366,12 +343,9 @@ FAKE_WRITERS: dict[str, Writer] = {
     "svhn-mat": write_svhn_mat_edition,
     "svhn-full": write_svhn_full_edition,
     "ilsvrc2012": write_ilsvrc2012_edition,
-    "ilsvrc2012-fixed": write_ilsvrc2012_edition,
-    "ilsvrc2012-packed": write_ilsvrc2012_edition,
     "petimages": write_petimages_edition,
-    "petimages-fixed": write_petimages_edition,
-    "petimages-packed": write_petimages_edition,
 }
+FAKE_WRITERS.update({old: FAKE_WRITERS[new] for old, new in ALIASES.items() if new in FAKE_WRITERS})
 
 
 # --------------------------------------------------------------------------- retargeting
@@ -452,7 +426,7 @@ def retarget_with_fakes(
         name = str(ed.get("name", "default"))
         writer = _writer(ed.get("format"), name, original)
         wanted = fake_counts(list(ed["splits"]), counts)
-        fake = writer(out, ed, folder, wanted, seed)
+        fake = writer(FakeRequest(out, ed, folder, wanted, seed))
         for f in ed.get("files", []):
             if written.setdefault(f["name"], name) != name:
                 raise ValueError(
