@@ -79,9 +79,6 @@ class FakeFiles:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-#: ``writer(FakeRequest(entry, edition, folder, counts, seed)) -> FakeFiles``: ``entry`` and
-#: ``edition`` are plain data (``edition`` is one of ``entry["editions"]``), ``counts`` the wanted split sizes
-#: (a writer whose format fixes the sizes picks the nearest it can and returns them).
 class FakeRequest(NamedTuple):
     """What a writer is asked to write: the fakes of ``edition`` of ``entry`` into ``folder``
     for the split ``counts``, from ``seed``."""
@@ -93,6 +90,10 @@ class FakeRequest(NamedTuple):
     seed: int
 
 
+#: ``writer(FakeRequest(entry, edition, folder, counts, seed)) -> FakeFiles``: ``entry`` and
+#: ``edition`` are plain data (``edition`` is one of ``entry["editions"]``), ``counts`` the
+#: wanted split sizes (a writer whose format fixes the sizes picks the nearest it can and
+#: returns them).
 Writer = Callable[[FakeRequest], FakeFiles]
 
 
