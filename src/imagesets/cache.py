@@ -169,4 +169,5 @@ def _children(folder: Path) -> list[str]:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+    # Only folders imagesets could have made: a stranger's folder is neither listed nor touched.
+    return sorted(e.name for e in entries if e.is_dir() and _COMPONENT.fullmatch(e.name))
