@@ -13,7 +13,7 @@ import gzip
 import math
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import FormatError
 from . import ReadRequest, ReadResult, SplitWriter
 
-__all__ = ["IdxHeader", "read_array", "read_header", "read_split"]
+__all__ = ["IdxHeader", "read_array", "read_header", "read_split", "read_stream"]
 
 #: IDX type code -> numpy dtype (big-endian where it matters).
 TYPE_CODES: dict[int, np.dtype[Any]] = {
@@ -180,6 +180,37 @@ def read_array(path: str | Path, out: np.ndarray[Any, Any] | None = None) -> np.
         _fill(fh, out, path, header)
     if header.dtype.byteorder == ">" and sys.byteorder == "little":
         out.byteswap(inplace=True)  # the file's big-endian bytes, turned into native values
+    return out
+
+
+def read_stream(
+    fh: IO[bytes], label: Path, allocate: Callable[[IdxHeader], np.ndarray[Any, Any]]
+) -> np.ndarray[Any, Any]:
+    """Read one IDX array from an open, already decompressed stream (a member of an archive).
+
+    Args:
+        fh: the stream, positioned at the IDX magic number.
+        label: names the stream in errors (``archive.zip/member``).
+        allocate: called with the parsed header; must check the header against what its
+            source can hold (before allocating) and return a C-contiguous array of the
+            header's shape and native dtype to fill.
+
+    Returns:
+        the array ``allocate`` gave, filled with native-endian values.
+
+    Raises:
+        FormatError: a bad header, truncated or over-long data, or what ``allocate`` raises.
+    """
+    header = _parse_header(fh, label)
+    out = allocate(header)
+    if out.shape != header.shape or out.dtype != header.dtype.newbyteorder("="):
+        raise FormatError(
+            f"IDX stream {label}: shape and dtype: expected {header.shape} "
+            f"{header.dtype.newbyteorder('=')}, the output array is {out.shape} {out.dtype}"
+        )
+    _fill(fh, out, label, header)
+    if header.dtype.byteorder == ">" and sys.byteorder == "little":
+        out.byteswap(inplace=True)
     return out
 
 

@@ -166,6 +166,24 @@ def write_idx_edition(req: FakeRequest) -> FakeFiles:
     return FakeFiles(dict(counts), facts=facts)
 
 
+def write_emnist_edition(req: FakeRequest) -> FakeFiles:
+    """EMNIST ``gzip.zip`` for the edition's option ``variant``: per split upright images
+    uint8 ``(n, 28, 28)`` (stored transposed) and labels among the entry's named classes, and
+    the mapping file of the entry's classes. Facts: split -> ``(upright images, labels)``."""
+    entry, edition, folder, counts, seed = req
+    from .emnist import fake_emnist_split, write_fake_emnist
+
+    splits = _only_splits(edition, ("train", "test"))
+    archives = {_file(edition, s, "archive") for s in splits}
+    if len(archives) != 1:
+        raise ValueError(f"a fake EMNIST edition has one zip for every split, found {archives}")
+    classes = list(entry.get("classes") or [str(d) for d in range(10)])
+    data = {s: fake_emnist_split(counts[s], classes, seed + k) for k, s in enumerate(splits)}
+    variant = str(edition.get("options", {}).get("variant"))
+    write_fake_emnist(folder / archives.pop(), variant, data, classes)
+    return FakeFiles(dict(counts), facts=dict(data))
+
+
 _Variant = Literal["cifar10", "cifar100"]
 
 
@@ -339,6 +357,7 @@ def write_petimages_edition(req: FakeRequest) -> FakeFiles:
 #: :class:`LookupError` naming it (image folders are ``local`` editions: nothing to retarget).
 FAKE_WRITERS: dict[str, Writer] = {
     "idx": write_idx_edition,
+    "emnist": write_emnist_edition,
     "cifar-python": write_cifar_python_edition,
     "cifar-binary": write_cifar_binary_edition,
     "svhn-mat": write_svhn_mat_edition,
