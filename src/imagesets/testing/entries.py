@@ -146,12 +146,15 @@ def fake_counts(splits: Sequence[str], wanted: Mapping[str, int] | None = None) 
 
 def write_idx_edition(req: FakeRequest) -> FakeFiles:
     """IDX: per split ``images`` uint8 ``(n, *image_shape)`` and ``labels`` uint8 ``(n,)`` in
-    ``0..len(classes)-1`` (gzip-compressed when the file name ends in ``.gz``)."""
+    ``0..len(classes)-1`` (gzip-compressed when the file name ends in ``.gz``). With the
+    option ``label_columns`` (QMNIST), ``labels`` is an int32 table ``(n, K)``: column 0 the
+    class, the others seeded integers in 0..2599. Facts: split -> ``(images, labels)``."""
     entry, edition, folder, counts, seed = req
     from .idx import idx_bytes
 
     shape = tuple(entry.get("image_shape") or (28, 28))
     classes = max(1, len(entry.get("classes", ())) or 10)
+    columns = edition.get("options", {}).get("label_columns")
     facts: dict[str, Any] = {}
     for k, split in enumerate(edition["splits"]):
         n = counts[split]
@@ -159,6 +162,9 @@ def write_idx_edition(req: FakeRequest) -> FakeFiles:
         images = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
         labels = (np.arange(n) % classes).astype(np.uint8 if classes <= 256 else np.int32)
         rng.shuffle(labels)
+        if columns:
+            extra = rng.integers(0, 2600, size=(n, len(columns) - 1), dtype=np.int32)
+            labels = np.column_stack([labels.astype(np.int32), extra])
         for role, arr in (("images", images), ("labels", labels)):
             name = _file(edition, split, role)
             (folder / name).write_bytes(idx_bytes(arr, compress=name.endswith(".gz")))
