@@ -61,7 +61,7 @@ def _read(files: dict[str, Path], options: dict[str, Any]) -> MemoryWriter:
 def test_a_table_of_another_width_or_count_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match=r"labels of shape \(N, 8\), found .* \(4, 3\)"):
         _read(_files(tmp_path, np.zeros((4, 3), np.int32)), {"label_columns": COLUMNS})
-    with pytest.raises(FormatError, match="holds 4 images but l.gz holds 5 labels"):
+    with pytest.raises(FormatError, match=r"holds 4 images but l\.gz holds 5 labels"):
         _read(_files(tmp_path, np.zeros((5, 8), np.int32)), {"label_columns": COLUMNS})
     with pytest.raises(FormatError, match="1-D labels"):  # MNIST's reading is unchanged
         _read(_files(tmp_path, np.zeros((4, 8), np.int32)), {})
