@@ -56,7 +56,7 @@ def test_grid_writes_sprite(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 def test_errors_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "info", "mnsit")
     assert code == 1 and out == ""
-    assert err.startswith("imagesets: error: unknown dataset 'mnsit'; did you mean 'mnist'?")
+    assert err.startswith("imagesets: error: unknown dataset 'mnsit'; did you mean 'mnist'")
     assert err.count("\n") == 1 and "Traceback" not in err
     code, _, err = run(capsys, "show", "mnist", "--sample", "--index", "5000")
     assert code == 1 and "out of range" in err

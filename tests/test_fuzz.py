@@ -89,6 +89,7 @@ def _fuzz(targets: list[str], cases: int) -> tuple[Counter[str], list[dict[str, 
     ["idx-images", "idx-labels", "pickle", "cifar-python", "cifar-binary"],
     ["mat", "mat-raw", "hdf5"],
     ["tar", "zip", "jpeg", "png", "packed"],
+    ["emnist", "emnist-member"],
 ])  # fmt: skip
 def test_mutated_files_raise_only_our_errors(targets: list[str]) -> None:
     outcomes, failures, peak = _fuzz(targets, CASES)
@@ -100,7 +101,8 @@ def test_mutated_files_raise_only_our_errors(targets: list[str]) -> None:
 
 def test_every_reader_is_fuzzed() -> None:
     assert set(TARGETS) >= {"idx-images", "cifar-python", "cifar-binary", "pickle", "mat",
-                            "hdf5", "tar", "zip", "jpeg", "png", "packed"}  # fmt: skip
+                            "hdf5", "tar", "zip", "jpeg", "png", "packed", "emnist",
+                            "emnist-member"}  # fmt: skip
 
 
 def test_mutations_are_seeded_and_change_the_bytes() -> None:

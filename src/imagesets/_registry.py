@@ -16,6 +16,7 @@ _IMAGES = ("size", "max_side", "workers")
 #: or the packed store (otherwise).
 _FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "idx": ("imagesets.formats.idx:read_split", ()),
+    "emnist": ("imagesets.formats.emnist:read_split", ()),
     "cifar-python": ("imagesets.formats.cifar:read_python_split", ()),
     "cifar-binary": ("imagesets.formats.cifar:read_binary_split", ()),
     "svhn-mat": ("imagesets.formats.svhn:read_split", ("raw_labels",)),

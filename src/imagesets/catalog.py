@@ -137,6 +137,9 @@ class DatasetSpec:
         keras_labels: ``"flat"`` (``(N,)``, MNIST) or ``"column"`` (``(N, 1)``, CIFAR).
         manual: instructions when the files need a manual download (login), else None.
         source: where the entry came from (``"builtin"`` or a file path), for errors.
+        shared_downloads: the downloads folder this entry shares with other entries of the
+            same files (EMNIST's six entries read one ``gzip.zip``), else None (its own name);
+            see :attr:`downloads_name`.
     """
 
     name: str
@@ -156,6 +159,12 @@ class DatasetSpec:
     manual: str | None = None
     source: str = "builtin"
     provenance: str = ""
+    shared_downloads: str | None = None
+
+    @property
+    def downloads_name(self) -> str:
+        """The name of this entry's downloads folder: ``shared_downloads`` or its own name."""
+        return self.shared_downloads or self.name
 
     def split(self, name: str) -> SplitSpec:
         """The :class:`SplitSpec` called ``name``; a clear error listing the splits if none."""
@@ -364,6 +373,9 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
     keras = f.get("keras_labels", str, "flat")
     if keras not in ("flat", "column"):
         raise f.fail("keras_labels", "'flat' or 'column'", keras)
+    shared = f.get("shared_downloads", str, None)
+    if shared is not None:
+        shared = check_name(shared, "downloads folder", _at(source, "shared_downloads"))
     return DatasetSpec(
         name=name,
         title=f.get("title", str, name),
@@ -382,6 +394,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> DatasetSp
         manual=f.get("manual", str, None),
         source=source,
         provenance=f.get("provenance", str, ""),
+        shared_downloads=shared,
     )
 
 

@@ -179,7 +179,7 @@ def _present(cache: Cache, spec: DatasetSpec, edition: Edition, split: str) -> b
     if edition.local is not None:
         return all(p.exists() for p in local_roles(edition, split).values())
     for f in edition.files_for(split).values():
-        path = cache.download(spec.name, f.name)
+        path = cache.download(spec.downloads_name, f.name)
         if not (path.is_file() and f.size_ok(path.stat().st_size)):
             return False
     return True
@@ -207,7 +207,7 @@ def fetch_edition(
             f"put it back, or register the folder again with `imagesets prepare-folder PATH "
             f"--name {spec.name}`"
         )
-    folder = cache.downloads(spec.name)
+    folder = cache.downloads(spec.downloads_name)
     if spec.manual:
         raise _manual_error(spec, folder)
     from . import fetch
@@ -218,7 +218,7 @@ def fetch_edition(
     for ed in editions:
         files = _files(ed, splits)
         for f in files:
-            cache.download(spec.name, f.name)  # each file name stays inside the cache
+            cache.download(spec.downloads_name, f.name)  # each file name stays inside the cache
         try:
             return ed, fetch.ensure_files(spec.name, files, folder, progress=progress)
         except FetchError as exc:
@@ -237,7 +237,7 @@ def _paths(
 ) -> dict[str, Path]:
     if edition.local is not None:
         return {}
-    return {f.name: cache.download(spec.name, f.name) for f in _files(edition, splits)}
+    return {f.name: cache.download(spec.downloads_name, f.name) for f in _files(edition, splits)}
 
 
 def _manual_error(spec: DatasetSpec, folder: Path) -> FetchError:
@@ -344,8 +344,8 @@ def import_files(
 
     cache.writable()
     for f in spec.all_files():
-        cache.download(spec.name, f.name)
-    folder = cache.downloads(spec.name)
+        cache.download(spec.downloads_name, f.name)
+    folder = cache.downloads(spec.downloads_name)
     result = importing.import_files(
         spec.name, spec.all_files(), list(paths), folder, progress=progress, link=link
     )
@@ -365,7 +365,7 @@ def verify(spec: DatasetSpec, cache: Cache, *, progress: bool = True) -> list[Ca
 
     rows = []
     for f in spec.all_files():
-        path = cache.download(spec.name, f.name)
+        path = cache.download(spec.downloads_name, f.name)
         if not path.is_file():
             rows.append(CachedFile(f.name, path, "missing"))
             continue
@@ -419,7 +419,7 @@ def clean(cache: Cache, spec: DatasetSpec | None, *, downloads: bool = False) ->
                     shutil.rmtree(folder, ignore_errors=True)
                     removed.append(folder)
         if downloads:
-            folder = cache.downloads(ds)
+            folder = cache.downloads(spec.downloads_name if spec is not None else ds)
             if folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)

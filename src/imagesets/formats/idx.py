@@ -13,7 +13,7 @@ import gzip
 import math
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import FormatError
 from . import ReadRequest, ReadResult, SplitWriter
 
-__all__ = ["IdxHeader", "read_array", "read_header", "read_split"]
+__all__ = ["IdxHeader", "read_array", "read_header", "read_split", "read_stream"]
 
 #: IDX type code -> numpy dtype (big-endian where it matters).
 TYPE_CODES: dict[int, np.dtype[Any]] = {
@@ -183,6 +183,37 @@ def read_array(path: str | Path, out: np.ndarray[Any, Any] | None = None) -> np.
     return out
 
 
+def read_stream(
+    fh: IO[bytes], label: Path, allocate: Callable[[IdxHeader], np.ndarray[Any, Any]]
+) -> np.ndarray[Any, Any]:
+    """Read one IDX array from an open, already decompressed stream (a member of an archive).
+
+    Args:
+        fh: the stream, positioned at the IDX magic number.
+        label: names the stream in errors (``archive.zip/member``).
+        allocate: called with the parsed header; must check the header against what its
+            source can hold (before allocating) and return a C-contiguous array of the
+            header's shape and native dtype to fill.
+
+    Returns:
+        the array ``allocate`` gave, filled with native-endian values.
+
+    Raises:
+        FormatError: a bad header, truncated or over-long data, or what ``allocate`` raises.
+    """
+    header = _parse_header(fh, label)
+    out = allocate(header)
+    if out.shape != header.shape or out.dtype != header.dtype.newbyteorder("="):
+        raise FormatError(
+            f"IDX stream {label}: shape and dtype: expected {header.shape} "
+            f"{header.dtype.newbyteorder('=')}, the output array is {out.shape} {out.dtype}"
+        )
+    _fill(fh, out, label, header)
+    if header.dtype.byteorder == ">" and sys.byteorder == "little":
+        out.byteswap(inplace=True)
+    return out
+
+
 def _check_size(path: Path, header: IdxHeader) -> None:
     """Refuse a header that claims more data than the file can hold, before allocating."""
     stored = path.stat().st_size
@@ -202,21 +233,36 @@ def _check_size(path: Path, header: IdxHeader) -> None:
         )
 
 
-def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
-    """Read one split of an IDX dataset: roles ``images`` and ``labels``.
+def _label_columns(request: ReadRequest) -> tuple[str, ...] | None:
+    """The entry option ``label_columns`` (QMNIST's 8 columns): unique identifier names, the
+    first ``"labels"``; None when absent (1-D labels, as MNIST's)."""
+    value = request.options.get("label_columns")
+    if value is None:
+        return None
+    ok = (
+        isinstance(value, (list, tuple))
+        and value
+        and value[0] == "labels"
+        and all(isinstance(v, str) and v.isidentifier() for v in value)
+        and len(set(value)) == len(value)
+    )
+    if not ok:
+        raise request.option_error(
+            "label_columns", "a list of unique array names, the first 'labels'"
+        )
+    return tuple(value)
 
-    Writes ``images`` (the images file's dtype and shape, e.g. uint8 ``(N, 28, 28)``) and
-    ``labels`` (``(N,)``, the labels file's dtype, uint8 for MNIST).
 
-    Raises:
-        FormatError: a bad file, labels not 1-D, or image and label counts that differ.
-    """
+def _check_headers(
+    request: ReadRequest, img_h: IdxHeader, lab_h: IdxHeader, columns: tuple[str, ...] | None
+) -> None:
     images_path, labels_path = request.file("images"), request.file("labels")
-    img_h, lab_h = read_header(images_path), read_header(labels_path)
-    if len(lab_h.shape) != 1 or len(img_h.shape) < 2:
+    want = "1-D labels" if columns is None else f"labels of shape (N, {len(columns)})"
+    rank_ok = len(lab_h.shape) == 1 if columns is None else lab_h.shape[1:] == (len(columns),)
+    if not rank_ok or len(img_h.shape) < 2:
         raise FormatError(
             f"IDX files of {request.dataset} {request.split}: expected images with 2+ dimensions "
-            f"and 1-D labels, found images {img_h.shape} in {images_path.name} and labels "
+            f"and {want}, found images {img_h.shape} in {images_path.name} and labels "
             f"{lab_h.shape} in {labels_path.name}"
         )
     if img_h.shape[0] != lab_h.shape[0]:
@@ -224,8 +270,41 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
             f"IDX files of {request.dataset} {request.split}: {images_path.name} holds "
             f"{img_h.shape[0]} images but {labels_path.name} holds {lab_h.shape[0]} labels"
         )
-    for role, header, path in (("images", img_h, images_path), ("labels", lab_h, labels_path)):
-        arr = out.array(role, header.shape, header.dtype.newbyteorder("="))
-        read_array(path, arr)
-        request.progress(header.shape[0] if role == "images" else 0)
+
+
+def _read_columns(
+    path: Path, header: IdxHeader, columns: tuple[str, ...], out: SplitWriter
+) -> None:
+    """Split a 2-D label file into one ``(N,)`` array per column name (native dtype); the
+    table's size was bounded by the image count before this allocation."""
+    table = read_array(path)
+    for i, name in enumerate(columns):
+        out.array(name, (header.shape[0],), table.dtype)[:] = table[:, i]
+
+
+def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
+    """Read one split of an IDX dataset: roles ``images`` and ``labels``.
+
+    Writes ``images`` (the images file's dtype and shape, e.g. uint8 ``(N, 28, 28)``) and
+    ``labels`` (``(N,)``, the labels file's dtype, uint8 for MNIST). With the entry option
+    ``label_columns`` (QMNIST's extended labels), the labels file is a table ``(N, K)`` and
+    each of its ``K`` columns becomes an ``(N,)`` array named by the option, the first
+    ``labels`` (QMNIST: int32 columns ``labels``, ``nist_hsf``, ``writer_id``, ...).
+
+    Raises:
+        FormatError: a bad file, labels not of the expected shape, or image and label counts
+            that differ.
+        CatalogError: a malformed ``label_columns`` option.
+    """
+    columns = _label_columns(request)
+    images_path, labels_path = request.file("images"), request.file("labels")
+    img_h, lab_h = read_header(images_path), read_header(labels_path)
+    _check_headers(request, img_h, lab_h, columns)
+    arr = out.array("images", img_h.shape, img_h.dtype.newbyteorder("="))
+    read_array(images_path, arr)
+    request.progress(img_h.shape[0])
+    if columns is None:
+        read_array(labels_path, out.array("labels", lab_h.shape, lab_h.dtype.newbyteorder("=")))
+    else:
+        _read_columns(labels_path, lab_h, columns, out)
     return ReadResult()

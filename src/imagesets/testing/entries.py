@@ -146,12 +146,15 @@ def fake_counts(splits: Sequence[str], wanted: Mapping[str, int] | None = None) 
 
 def write_idx_edition(req: FakeRequest) -> FakeFiles:
     """IDX: per split ``images`` uint8 ``(n, *image_shape)`` and ``labels`` uint8 ``(n,)`` in
-    ``0..len(classes)-1`` (gzip-compressed when the file name ends in ``.gz``)."""
+    ``0..len(classes)-1`` (gzip-compressed when the file name ends in ``.gz``). With the
+    option ``label_columns`` (QMNIST), ``labels`` is an int32 table ``(n, K)``: column 0 the
+    class, the others seeded integers in 0..2599. Facts: split -> ``(images, labels)``."""
     entry, edition, folder, counts, seed = req
     from .idx import idx_bytes
 
     shape = tuple(entry.get("image_shape") or (28, 28))
     classes = max(1, len(entry.get("classes", ())) or 10)
+    columns = edition.get("options", {}).get("label_columns")
     facts: dict[str, Any] = {}
     for k, split in enumerate(edition["splits"]):
         n = counts[split]
@@ -159,11 +162,32 @@ def write_idx_edition(req: FakeRequest) -> FakeFiles:
         images = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
         labels = (np.arange(n) % classes).astype(np.uint8 if classes <= 256 else np.int32)
         rng.shuffle(labels)
+        if columns:
+            extra = rng.integers(0, 2600, size=(n, len(columns) - 1), dtype=np.int32)
+            labels = np.column_stack([labels.astype(np.int32), extra])
         for role, arr in (("images", images), ("labels", labels)):
             name = _file(edition, split, role)
             (folder / name).write_bytes(idx_bytes(arr, compress=name.endswith(".gz")))
         facts[split] = (images, labels)
     return FakeFiles(dict(counts), facts=facts)
+
+
+def write_emnist_edition(req: FakeRequest) -> FakeFiles:
+    """EMNIST ``gzip.zip`` for the edition's option ``variant``: per split upright images
+    uint8 ``(n, 28, 28)`` (stored transposed) and labels among the entry's named classes, and
+    the mapping file of the entry's classes. Facts: split -> ``(upright images, labels)``."""
+    entry, edition, folder, counts, seed = req
+    from .emnist import fake_emnist_split, write_fake_emnist
+
+    splits = _only_splits(edition, ("train", "test"))
+    archives = {_file(edition, s, "archive") for s in splits}
+    if len(archives) != 1:
+        raise ValueError(f"a fake EMNIST edition has one zip for every split, found {archives}")
+    classes = list(entry.get("classes") or [str(d) for d in range(10)])
+    data = {s: fake_emnist_split(counts[s], classes, seed + k) for k, s in enumerate(splits)}
+    variant = str(edition.get("options", {}).get("variant"))
+    write_fake_emnist(folder / archives.pop(), variant, data, classes)
+    return FakeFiles(dict(counts), facts=dict(data))
 
 
 _Variant = Literal["cifar10", "cifar100"]
@@ -339,6 +363,7 @@ def write_petimages_edition(req: FakeRequest) -> FakeFiles:
 #: :class:`LookupError` naming it (image folders are ``local`` editions: nothing to retarget).
 FAKE_WRITERS: dict[str, Writer] = {
     "idx": write_idx_edition,
+    "emnist": write_emnist_edition,
     "cifar-python": write_cifar_python_edition,
     "cifar-binary": write_cifar_binary_edition,
     "svhn-mat": write_svhn_mat_edition,

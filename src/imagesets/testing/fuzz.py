@@ -93,6 +93,14 @@ def _sample(target: str) -> bytes:
     if target in ("idx-images", "idx-labels"):
         images, labels = idx.fake_mnist_arrays(8, seed=0)
         return idx.idx_bytes(images if target == "idx-images" else labels, compress=False)
+    if target == "emnist":
+        from .emnist import fake_emnist_split, write_fake_emnist
+
+        digits = [str(d) for d in range(10)]
+        split = {"train": fake_emnist_split(4, digits, seed=0)}
+        return write_fake_emnist(tmp / "gzip.zip", "digits", split, digits).read_bytes()
+    if target == "emnist-member":  # the IDX bytes of one member, zipped after the mutation
+        return idx.idx_bytes(np.zeros((4, 28, 28), np.uint8), compress=False)
     if target in ("cifar-python", "cifar-binary"):
         fake = cifar.make_fake_cifar("cifar10", 10, 4)
         write = cifar.write_cifar_python if target == "cifar-python" else cifar.write_cifar_binary
@@ -148,6 +156,25 @@ def _run_idx(data: bytes, target: str) -> None:
         "images": images, "labels": data}  # fmt: skip
     paths = {role: _write(raw, f"{role}-idx") for role, raw in files.items()}
     get_reader("idx")(ReadRequest("mnist", "train", paths), MemoryWriter())
+
+
+def _run_emnist(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter, idx
+
+    if target == "emnist-member":
+        from ..formats.emnist import member_names
+
+        names = member_names("digits", "train")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr(names["images"], gzip.compress(data, mtime=0))
+            zf.writestr(names["labels"], idx.idx_bytes(np.zeros(4, np.uint8)))
+            zf.writestr(names["mapping"], "".join(f"{d} {48 + d}\n" for d in range(10)))
+        data = buf.getvalue()
+    path = _write(data, "gzip.zip")
+    request = ReadRequest("emnist-digits", "train", {"archive": path}, {"variant": "digits"})
+    get_reader("emnist")(request, MemoryWriter())
 
 
 def _run_cifar(data: bytes, target: str) -> None:
@@ -219,6 +246,8 @@ def _run_packed(data: bytes, target: str) -> None:
 TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "idx-images": _run_idx,
     "idx-labels": _run_idx,
+    "emnist": _run_emnist,
+    "emnist-member": _run_emnist,
     "cifar-python": _run_cifar,
     "cifar-binary": _run_cifar,
     "pickle": _run_pickle,
