@@ -336,7 +336,10 @@ def clean(
 def paths(name: str, *, root: PathLike | None = None) -> dict[str, Path]:
     """Where ``name`` lives: ``{"downloads": folder, "prepared": folder}`` (nothing created)."""
     spec, cache = _resolve(name, root)
-    return {"downloads": cache.downloads(spec.name), "prepared": cache.prepared(spec.name)}
+    return {
+        "downloads": cache.downloads(spec.downloads_name),
+        "prepared": cache.prepared(spec.name),
+    }
 
 
 def skipped(name: str, *, root: PathLike | None = None) -> list[tuple[str, str, dict[str, str]]]:

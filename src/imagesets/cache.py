@@ -149,6 +149,10 @@ class Cache:
         """The prepared variant folders of ``dataset`` (sorted; hidden names left out)."""
         return _children(self.prepared(dataset))
 
+    def downloaded_datasets(self) -> list[str]:
+        """Every downloads folder (a dataset's, or one shared by several entries)."""
+        return _children(self.path("downloads"))
+
     def prepared_datasets(self) -> list[str]:
         """Every dataset with a prepared folder."""
         return _children(self.path("prepared"))

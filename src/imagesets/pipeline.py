@@ -411,6 +411,12 @@ def clean(cache: Cache, spec: DatasetSpec | None, *, downloads: bool = False) ->
 
     names = [spec.name] if spec is not None else cache.prepared_datasets()
     removed = []
+    if downloads and spec is None:  # every dataset: originals of those never prepared too
+        for ds in cache.downloaded_datasets():
+            folder = cache.downloads(ds)
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        downloads = False
     for ds in names:
         for variant in cache.variants(ds):
             folder = cache.variant(ds, variant)
@@ -419,7 +425,8 @@ def clean(cache: Cache, spec: DatasetSpec | None, *, downloads: bool = False) ->
                     shutil.rmtree(folder, ignore_errors=True)
                     removed.append(folder)
         if downloads:
-            folder = cache.downloads(spec.downloads_name if spec is not None else ds)
+            folder = cache.downloads(spec.downloads_name if spec is not None else ds)  # shared
+            # by every entry of the same files (EMNIST): they fetch them again when needed
             if folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)

@@ -209,7 +209,9 @@ def write_fake_petimages(path: Path, per_class: int = 20, seed: int = 0) -> Fake
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for folder in _FOLDERS:
             zf.writestr(zipfile.ZipInfo(folder), b"")
-        for i in order:
-            zf.writestr(names[int(i)], payload[names[int(i)]])
+        for i in order:  # a fixed timestamp: the same seed gives the same bytes at any time
+            member = zipfile.ZipInfo(names[int(i)], date_time=(2020, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(member, payload[names[int(i)]], compresslevel=1)
     ignored = {name: reason for name, (reason, _) in _IGNORED.items()}
     return FakePetImages(Path(path), kinds, ignored)
