@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -44,11 +44,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import ArgumentError
+from .errors import ArgumentError, UnknownSplitError
 
 __all__ = [
     "ManifestView",
     "SliceSpec",
+    "close_names",
     "digest",
     "half_up",
     "parse_slice",
@@ -56,6 +57,7 @@ __all__ = [
     "split_name",
     "stratified_parts",
     "take_runs",
+    "unknown_split",
 ]
 
 Int64s = NDArray[np.int64]
@@ -427,3 +429,26 @@ class ManifestView(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"ManifestView(subsplit={self._top['subsplit']!r})"
+
+
+def close_names(name: str, names: Sequence[str]) -> list[str]:
+    """Names that ``name`` may have meant: those it begins (``val`` -> ``validation``), then
+    difflib's close matches."""
+    import difflib
+
+    low = name.lower()
+    prefix = [n for n in names if low and (n.lower().startswith(low) or low.startswith(n.lower()))]
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return list(dict.fromkeys([*prefix, *close]))[:3]
+
+
+def unknown_split(
+    dataset: str, name: str, names: Sequence[str], what: str = ""
+) -> UnknownSplitError:
+    """The one error for a split ``name`` that ``dataset`` does not have: lists ``names`` and
+    suggests close ones."""
+    close = close_names(name, names)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return UnknownSplitError(
+        f"{dataset} has no split {name!r}{what}; its splits are {list(names)}{hint}"
+    )
