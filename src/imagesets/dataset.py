@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .batching import Layout
     from .stats import SplitStats
 
-__all__ = ["Dataset", "DatasetInfo", "Split"]
+__all__ = ["Dataset", "DatasetInfo", "Split", "carve"]
 
 
 Array = np.ndarray[Any, Any]
@@ -558,3 +558,108 @@ class Dataset:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)}" for k, v in self.splits.items())
         return f"Dataset({self.info.name!r}, {{{parts}}}, {len(self.info.classes)} classes)"
+
+
+def carve(
+    dataset: str,
+    splits: Mapping[str, Split],
+    *,
+    validation: int | float | None = None,
+    split_fractions: Mapping[str, int | float] | None = None,
+    seed: int = 0,
+    reserved: Sequence[str] = (),
+) -> dict[str, Split]:
+    """``splits`` with a validation split carved from ``train``, or the one split divided
+    into ``split_fractions`` (each part a :meth:`Split.partition` index view). What
+    :func:`imagesets.load` does with the keywords of the same names.
+
+    Args:
+        dataset: the dataset's name, for messages.
+        splits: the loaded splits, by name.
+        validation: a fraction in (0, 1) or a number of images >= 1 of ``train`` to put in a
+            ``validation`` split (stratified by label, seeded); ``train`` keeps the rest.
+        split_fractions: part name -> fraction or number of images of the *one* loaded split
+            (e.g. a folder tree's ``all``), which the parts replace; rows left over are
+            left out.
+        seed: a non-negative int.
+        reserved: split names of the dataset that a new part may not take.
+
+    Raises:
+        ArgumentError: both keywords, a missing or ambiguous parent split, a name taken,
+            a bad size (see :func:`imagesets.subsplits.stratified_parts`).
+    """
+    from .subsplits import check_seed
+
+    check_seed(seed, "load")
+    if validation is not None and split_fractions is not None:
+        raise ArgumentError(
+            "load: pass validation= (a part of 'train') or split_fractions= (parts of the one "
+            "split loaded), not both"
+        )
+    if validation is not None:
+        return _carve_validation(dataset, splits, validation, seed, reserved)
+    if split_fractions is not None:
+        return _carve_parts(dataset, splits, split_fractions, seed)
+    if seed != 0:
+        raise ArgumentError(
+            f"load: seed={seed} chooses the rows of validation= or split_fractions=, and "
+            "neither was given"
+        )
+    return dict(splits)
+
+
+def _carve_validation(
+    dataset: str,
+    splits: Mapping[str, Split],
+    validation: int | float,
+    seed: int,
+    reserved: Sequence[str],
+) -> dict[str, Split]:
+    if "train" not in splits:
+        raise ArgumentError(
+            f"validation= carves a 'validation' split out of 'train', but {dataset!r} has no "
+            f"'train' split loaded (loaded: {', '.join(splits) or 'none'}); load 'train', or "
+            "divide the one split you load with split_fractions={'train': 0.9, 'validation': "
+            "0.1}"
+        )
+    if "validation" in splits or "validation" in reserved:
+        raise ArgumentError(
+            f"validation=: {dataset!r} already has a split 'validation'; load it, or name "
+            "the parts yourself with splits='train' and split_fractions="
+        )
+    train = splits["train"]
+    if isinstance(validation, (float, np.floating)) and validation >= 1:
+        raise ArgumentError(
+            f"validation={validation}: a fraction must be in (0, 1), or pass an int number "
+            f"of images (1..{len(train) - 1})"
+        )
+    whole = isinstance(validation, (int, np.integer)) and not isinstance(validation, bool)
+    if whole and validation >= len(train):
+        raise ArgumentError(
+            f"validation={validation}: 'train' has {len(train)} images, so a validation "
+            f"split takes 1..{len(train) - 1} of them (or a fraction in (0, 1))"
+        )
+    parts = train.partition({"validation": validation}, seed=seed, rest="train")
+    out: dict[str, Split] = {}
+    for name, split in splits.items():
+        out.update({"train": parts["train"], "validation": parts["validation"]} if name == "train"
+                   else {name: split})  # fmt: skip
+    return out
+
+
+def _carve_parts(
+    dataset: str, splits: Mapping[str, Split], sizes: Mapping[str, int | float], seed: int
+) -> dict[str, Split]:
+    if len(splits) != 1:
+        raise ArgumentError(
+            f"split_fractions= divides one split, but {dataset!r} has {len(splits)} loaded "
+            f"({', '.join(splits)}); choose one with splits=, e.g. splits='train'"
+        )
+    bad = [k for k in sizes if not isinstance(k, str) or not k or "[" in k or "]" in k]
+    if not isinstance(sizes, Mapping) or bad:
+        raise ArgumentError(
+            f"split_fractions: expected part names (plain strings) -> fractions or counts, "
+            f"e.g. {{'train': 0.8, 'validation': 0.1, 'test': 0.1}}, found {sizes!r:.100}"
+        )
+    (parent,) = splits.values()
+    return parent.partition(sizes, seed=seed)

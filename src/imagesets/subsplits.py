@@ -6,11 +6,14 @@ them into index views over the same memory maps (no image is copied).
 **Stratified parts** (:func:`stratified_parts`). Each part asks for a fraction of the split
 (a float in (0, 1]) or a number of images (an int >= 1). Every class ``c`` with ``n_c`` images
 gives part ``p`` either ``floor(n_c * f_p)`` or ``ceil(n_c * f_p)`` images (``f_p`` = count / N
-for a count), so each class's share is within one image of the asked fraction, and the parts
-together have exactly the asked counts (fractions: ``N * f_p`` rounded half up, unless the
-classes cannot reach it, then the other neighbour). Which images: the images of class ``c``,
-in stored order, are permuted by :func:`permutation` seeded with ``[seed, c]`` and cut into
-consecutive runs, one per part in the order asked. The permutation comes from numpy's raw
+for a count), so each class's share is within one image of the asked fraction. Each part's
+total is ``N * f_p`` rounded half up (a count exactly) whenever the classes allow it, which
+they always do for one part and its rest (``validation=``); with several parts it may be the
+other neighbour of ``N * f_p`` (one class of 10 split 2.5 / 2.5 / 5 gives 3 / 2 / 5).
+
+Which images: the images of class ``c``, in stored order, are permuted by
+:func:`permutation` seeded with ``[seed, c]`` and cut into consecutive runs, one per part in
+the order asked. The permutation comes from numpy's raw
 PCG64 bit stream (stable across numpy versions and machines, NEP 19), not from
 ``Generator.permutation``, whose algorithm is not promised; all rounding is exact integer
 arithmetic on the decimal the caller wrote (``0.1`` is 1/10).
@@ -158,9 +161,11 @@ def _fractions(sizes: Mapping[str, Size], n: int, what: str) -> list[Fraction]:
 
 class _Table:
     """Controlled rounding of the table ``n_k * f_p`` (classes x parts, the last part the
-    rest): each cell to its floor or ceiling, each row to ``n_k``, each column total to
-    its target (else to the floor or ceiling of its exact total). Augmenting paths of a
-    bipartite flow over the cells with a fractional part; deterministic."""
+    rest): each cell to its floor or ceiling, each row to ``n_k``, each column but the rest
+    to its target total (else to the floor or ceiling of its exact total; a fractional
+    table meets these bounds, so an integer one exists). Augmenting paths of a bipartite
+    flow over the cells with a fractional part, raising the columns to their floors, then
+    to their targets, then to their ceilings; deterministic."""
 
     def __init__(self, n: list[int], fracs: list[Fraction]) -> None:
         q = math.lcm(*(f.denominator for f in fracs))
@@ -179,6 +184,8 @@ class _Table:
         """The rounded table; the column totals ``targets`` where reachable."""
         lower = [math.floor(e) - c for e, c in zip(self.exact, self.col_floor, strict=True)]
         upper = [math.ceil(e) - c for e, c in zip(self.exact, self.col_floor, strict=True)]
+        # the rest: any total its cells allow (the parts asked for come first)
+        lower[-1], upper[-1] = 0, sum(1 for row in self.rem if row[-1])
         wanted = [t - c for t, c in zip(targets, self.col_floor, strict=True)]
         middle = [max(lo, min(w, hi)) for lo, w, hi in zip(lower, wanted, upper, strict=True)]
         for caps in (lower, middle, upper):
@@ -450,5 +457,6 @@ def unknown_split(
     close = close_names(name, names)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return UnknownSplitError(
-        f"{dataset} has no split {name!r}{what}; its splits are {list(names)}{hint}"
+        f"dataset {dataset!r} has no split {name!r}{what}; its splits are "
+        f"{', '.join(names) or 'none'}{hint}"
     )
