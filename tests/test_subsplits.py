@@ -378,3 +378,15 @@ def test_a_folder_tree_divides_its_packed_all_split(tmp_path: Path) -> None:
         ]
     finally:
         catalog.unregister("flatpets")
+
+
+def test_a_row_view_goes_to_dask_named_by_its_rows(fake_mnist: dict[str, Any]) -> None:
+    pytest.importorskip("dask")
+    ds = imagesets.load("fake-mnist", validation=0.25, seed=3, progress=False)
+    x, y = ds.validation.to_dask(chunks=4)
+    assert np.array_equal(x.compute(), ds.validation.images)
+    assert np.array_equal(y.compute(), ds.validation.labels)
+    other, _ = imagesets.load("fake-mnist", validation=0.25, seed=4, progress=False)[
+        "validation"
+    ].to_dask(chunks=4)
+    assert x.name != other.name  # the rows are part of the name
