@@ -10,7 +10,7 @@ import pytest
 
 import imagesets
 from imagesets.datasets import fashion_mnist, mnist
-from imagesets.errors import ImagesetsError, UnknownDatasetError
+from imagesets.errors import ArgumentError, ImagesetsError, UnknownDatasetError
 
 
 def test_keras_contract_shapes_and_dtypes(fake_mnist: dict[str, Any]) -> None:
@@ -66,6 +66,7 @@ def test_info_and_repr(fake_mnist: dict[str, Any]) -> None:
     ds = imagesets.load("fake-mnist", progress=False)
     assert "fake-mnist" in repr(ds) and "uint8" in repr(ds.train)
     assert ds.info.edition == "idx" and ds.info.path is not None
+    assert ds.info.num_classes == 10 and len(ds) == 2 and list(ds.keys()) == ["train", "test"]
 
 
 def test_unknown_name_suggests_close_matches() -> None:
@@ -78,6 +79,10 @@ def test_unknown_name_suggests_close_matches() -> None:
 def test_unknown_split_and_label_mode(fake_mnist: dict[str, Any]) -> None:
     with pytest.raises(ImagesetsError, match="no split 'validation'"):
         imagesets.load("fake-mnist", "validation")
+    with pytest.raises(KeyError, match="its splits are train, test; did you mean 'test'"):
+        imagesets.load("fake-mnist", "tset")
+    with pytest.raises(ArgumentError, match="did you mean 'train'"):
+        imagesets.download("fake-mnist", "trian[:10%]")
     with pytest.raises(ImagesetsError, match="coarse"):
         imagesets.load_data("fake-mnist", label_mode="coarse", progress=False)
 

@@ -87,30 +87,51 @@ def load(
     root: PathLike | None = None,
     progress: bool = True,
     options: Mapping[str, Any] | None = None,
+    validation: int | float | None = None,
+    split_fractions: Mapping[str, int | float] | None = None,
+    seed: int = 0,
 ) -> Dataset:
     """Load a dataset: download, verify and prepare it on first use, then memory-map it.
 
     Args:
         name: a catalog name or alias (``"mnist"``, ``"fashion_mnist"``); case-insensitive.
         splits: one split name or a list of them (default: every non-optional split, e.g.
-            train and test).
+            train and test). A name may carry a tfds-style slice: ``"train[:90%]"``,
+            ``"train[90%:]"``, ``"train[:1000]"``, ``"test[-100:]"`` (int or int-percent
+            bounds; a percent bound of N images is ``floor(p * N / 100 + 1/2)``; see
+            :mod:`imagesets.subsplits`). The split is loaded under the name as written.
         sample: the small bundled sample (1,000 train + 1,000 test; no network at all).
         normalize: images as float32 in [0, 1] instead of uint8 in 0..255.
         root: cache root (default ``$IMAGESETS_HOME`` or the user cache dir).
         progress: progress bars on stderr (only when it is a terminal).
         options: reader options that change the prepared arrays, each variant cached apart
             (``{"raw_labels": True}`` for SVHN, ``{"size": 64}`` for image folders).
+        validation: carve a ``validation`` split out of ``train``: a fraction in (0, 1) or a
+            number of images, stratified by label and seeded; ``train`` keeps the rest
+            (``load("cifar10", validation=0.1)`` gives train 45,000, validation 5,000, test).
+        split_fractions: divide the one split loaded (a folder tree's ``all``, or the one
+            named by ``splits=``) into named parts, each a fraction or a number of images,
+            e.g. ``{"train": 0.8, "validation": 0.1, "test": 0.1}`` (stratified, seeded;
+            rows left over when they sum below 1 are left out).
+        seed: the seed of ``validation`` and ``split_fractions`` (a non-negative int); the
+            same seed gives the same rows on any machine and numpy version.
+
+    Slices and parts are index views over the same memory maps (no image copied), and each
+    records how it was made in ``split.manifest["subsplit"]`` (parent split, seed,
+    fractions, count, sha256 of its row numbers).
 
     Returns:
         a :class:`Dataset`; ``ds["train"].images`` is uint8 ``(60000, 28, 28)`` for MNIST.
 
     Raises:
-        UnknownDatasetError: no such dataset (suggests close names), or no such split.
-        ArgumentError: a bad argument (a split that is not a string, an unknown option...).
+        UnknownDatasetError: no such dataset (suggests close names), or no such split
+            (an :class:`~imagesets.errors.UnknownSplitError`, also an ArgumentError).
+        ArgumentError: a bad argument (a split that is not a string, an unknown option, a
+            malformed slice, fractions over 1, ``validation=0``...).
         FetchError: the files could not be fetched (every missing file and why).
     """
     from . import pipeline as _orchestrator
-    from .dataset import Dataset
+    from .dataset import Dataset, carve
     from .variant import Variant
 
     spec, cache = _resolve(name, root)
@@ -119,10 +140,39 @@ def load(
     _check_bool(normalize=normalize)
     opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress)
     loaded = {s: _split(spec, s, st, normalize) for s, st in opened.items()}
+    asked = [splits] if isinstance(splits, str) else list(splits or ())
+    if any("[" in s for s in asked):
+        loaded = _sliced(loaded, asked)
+    if validation is not None or split_fractions is not None or seed != 0:
+        loaded = carve(
+            spec.name,
+            loaded,
+            validation=validation,
+            split_fractions=split_fractions,
+            seed=seed,
+            reserved=spec.split_names,
+        )
     first = next(iter(opened.values()), None)
     edition = first.manifest.edition if first else ""
     path = first.path.parent if first else None
     return Dataset(_info(spec, edition=edition, sample=sample, path=path), loaded)
+
+
+def _sliced(loaded: Mapping[str, Split], names: Sequence[str]) -> dict[str, Split]:
+    """The splits ``names`` as asked, each slice an index view of its base split."""
+    from .subsplits import parse_slice
+
+    out = {}
+    for text in dict.fromkeys(names):
+        spec = parse_slice(text)
+        base = loaded[spec.base]
+        if not spec.sliced:
+            out[text] = base
+            continue
+        rows = spec.rows(len(base))
+        how = {"how": "slice", "slice": text[len(spec.base) :], "rows": [rows.start, rows.stop]}
+        out[text] = base.select(rows, name=text, how=how)
+    return out
 
 
 def _check_bool(**flags: object) -> None:

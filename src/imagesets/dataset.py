@@ -22,7 +22,7 @@ are given, and without one they raise one :class:`ArgumentError` saying to pass 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 
 from .dataset_info import DatasetInfo
-from .errors import ArgumentError
+from .errors import ArgumentError, UnknownSplitError
 from .sources import (
     ArraySource,
     BoxedSource,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .batching import Layout
     from .stats import SplitStats
 
-__all__ = ["Dataset", "DatasetInfo", "Split"]
+__all__ = ["Dataset", "DatasetInfo", "Split", "carve"]
 
 
 Array = np.ndarray[Any, Any]
@@ -154,6 +154,10 @@ class Split:
     def images(self) -> Array | EncodedSource:
         """The images: uint8 0..255 memory-mapped, or float32 in [0, 1] if ``normalize``.
 
+        A split of chosen rows (``split[index_array]``, :meth:`partition`, :meth:`filter`,
+        :meth:`where`) gathers them into a new array on each access; its feeds read the
+        rows on demand instead (:meth:`pixels`).
+
         For a packed split, its :class:`~imagesets.sources.EncodedSource`: ``images[i]``
         decodes one image (uint8 ``(H, W, 3)``, its own size), ``images.raw(i)`` gives its
         bytes and ``images.take(idx, size=224)`` decodes a batch on all cores.
@@ -207,16 +211,17 @@ class Split:
 
     def __getitem__(self, index: Index) -> tuple[Array, Target] | Split:
         """``split[i]`` -> ``(image, label)`` (``(image, digits)`` for a boxed split; the image
-        at its own size); a slice or an index array -> a sub-:class:`Split` of those rows (a
-        view of the arrays for a slice; no image bytes copied for a packed split)."""
+        at its own size); a slice or an index array -> a sub-:class:`Split` of those rows
+        (no image copied: a numpy view for a slice, else a source that reads the chosen rows
+        of the same memory map; per-example arrays such as ``labels`` are gathered)."""
         if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             return self._example(int(index))
         rows = _rows(index, len(self))
         layout = self.source.layout
         arrays = {k: v[rows] for k, v in self.arrays.items() if k not in layout}
         source = self.source.select(rows)
-        if isinstance(source, ArraySource):
-            arrays["images"] = source.images
+        if isinstance(source, ArraySource) and source.rows is None:
+            arrays["images"] = source.images  # a numpy view of the stored array
         return replace(self, arrays=arrays, source=source)
 
     def _example(self, index: int) -> tuple[Array, Target]:
@@ -278,11 +283,13 @@ class Split:
     # ------------------------------------------------------------------ training feeds
 
     def _feed(self, size: int | None, kwargs: dict[str, Any]) -> Pixels:
-        """The pixels to batch; a packed source decodes on all cores itself, so one
-        batching thread (``workers=1``) unless asked otherwise."""
-        if self.packed:
+        """The pixels to batch; a packed source decodes on all cores itself and chosen rows
+        are one vectorised gather a batch, so one batching thread (``workers=1``) unless
+        asked otherwise."""
+        pixels = self.pixels(size)
+        if not isinstance(pixels, np.ndarray):
             kwargs.setdefault("workers", 1)
-        return self.pixels(size)
+        return pixels
 
     def batches(
         self, batch_size: int, *, size: int | None = None, **kwargs: Any
@@ -359,41 +366,300 @@ class Split:
         result = self.stats(size=size)
         return Normalize(result.mean, result.std, layout)
 
+    # ------------------------------------------------------------------ index views
+
+    def select(
+        self, rows: Rows, *, name: str | None = None, how: Mapping[str, Any] | None = None
+    ) -> Split:
+        """The split of ``rows`` (as :meth:`__getitem__` takes them), named ``name``, with its
+        provenance in ``manifest["subsplit"]``: ``how`` plus ``parent`` (this split's name),
+        ``parent_subsplit`` (this split's own provenance, or None), ``count`` and
+        ``indices_sha256`` (sha256 of the row numbers into this split as little-endian
+        int64, :func:`imagesets.subsplits.digest`). No image is copied."""
+        from .subsplits import ManifestView, digest
+
+        chosen = np.arange(len(self), dtype=np.int64)[_rows(rows, len(self))]
+        view = self[chosen] if not isinstance(rows, slice) else self[rows]
+        record = {
+            **(how or {}),
+            "parent": self.name,
+            "parent_subsplit": self.manifest.get("subsplit"),
+            "count": len(chosen),
+            "indices_sha256": digest(chosen),
+        }
+        manifest = ManifestView(self.manifest, record)
+        return replace(view, name=name or self.name, manifest=manifest)
+
+    def _strata(self) -> Array:
+        """The labels to stratify by: :attr:`labels`, or zeros for a split without them."""
+        if "labels" in self.arrays:
+            return self.labels
+        return np.zeros(len(self), np.int64)
+
+    def partition(
+        self, sizes: Mapping[str, int | float], *, seed: int = 0, rest: str | None = None
+    ) -> dict[str, Split]:
+        """Seeded parts of this split, stratified by label (see :mod:`imagesets.subsplits`).
+
+        Args:
+            sizes: part name -> a fraction in (0, 1] or a number of images >= 1, together at
+                most the whole split, e.g. ``{"train": 0.8, "validation": 0.1, "test": 0.1}``.
+            seed: a non-negative int; the same seed gives the same parts on any machine.
+            rest: a part taking every row the others leave (``"train"``), or None to leave
+                them out.
+
+        Returns:
+            part name -> an index view (:meth:`select`; no image copied) whose
+            ``manifest["subsplit"]`` records ``seed``, ``fractions`` (``sizes`` as asked),
+            ``rest`` and ``stratified`` (False for a split without class labels). Each
+            class's share of each part is within one image of the asked fraction.
+
+        Raises:
+            ArgumentError: a bad size or seed, sizes over the whole split, an empty part.
+        """
+        from .subsplits import stratified_parts
+
+        if not isinstance(sizes, Mapping) or not all(isinstance(k, str) for k in sizes):
+            raise ArgumentError(
+                f"partition: sizes must map part names to fractions or counts, e.g. "
+                f"{{'train': 0.9, 'validation': 0.1}}; found {sizes!r:.80}"
+            )
+        what = f"parts of split {self.name!r}"
+        parts = stratified_parts(self._strata(), sizes, seed, rest=rest, what=what)
+        how = {
+            "how": "stratified",
+            "seed": seed,
+            "fractions": dict(sizes),
+            "rest": rest,
+            "stratified": "labels" in self.arrays,
+        }
+        return {name: self.select(rows, name=name, how=how) for name, rows in parts.items()}
+
+    def filter(self, labels: Sequence[int | str] | int | str) -> Split:
+        """The images of the given classes (label indices or class names), in stored order:
+        an index view (no image copied; labels keep their values), recorded in
+        ``manifest["subsplit"]`` as ``{"how": "filter", "labels": [...]}``.
+
+        Raises:
+            ArgumentError: a class name or index this split does not have.
+        """
+        wanted = [labels] if isinstance(labels, (int, str, np.integer)) else labels
+        if not isinstance(wanted, (list, tuple, np.ndarray)) or len(wanted) == 0:
+            raise ArgumentError(
+                f"filter(labels=...): expected a class index or name or a non-empty list of "
+                f"them, found {labels!r:.80}"
+            )
+        values = sorted({self._label_value(v) for v in wanted})
+        chosen = np.flatnonzero(np.isin(self.labels, values))
+        return self.select(chosen, how={"how": "filter", "labels": values})
+
+    def _label_value(self, value: object) -> int:
+        if isinstance(value, str):
+            if value in self.classes:
+                return self.classes.index(value)
+            from .subsplits import close_names
+
+            close = close_names(value, self.classes)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise ArgumentError(
+                f"filter: split {self.name!r} has no class {value!r} (classes: "
+                f"{list(self.classes)[:20]}{'...' if len(self.classes) > 20 else ''}){hint}"
+            )
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            index = int(value)
+            if 0 <= index < max(len(self.classes), 1):
+                return index
+        raise ArgumentError(
+            f"filter: a label is a class index 0..{len(self.classes) - 1} or a class name of "
+            f"split {self.name!r}, found {value!r}"
+        )
+
+    def where(self, mask: Sequence[bool] | Array) -> Split:
+        """The images where ``mask`` (bool ``(N,)``) is True, in stored order: an index view
+        (no image copied) recorded in ``manifest["subsplit"]`` as ``{"how": "where"}``.
+
+        >>> split.where(split.labels % 2 == 0)  # doctest: +SKIP
+        """
+        arr = np.asarray(mask)
+        if arr.dtype != bool or arr.shape != (len(self),):
+            raise ArgumentError(
+                f"where(mask): expected a bool array of shape ({len(self)},), found "
+                f"{arr.dtype} {arr.shape}"
+            )
+        return self.select(np.flatnonzero(arr), how={"how": "where"})
+
     def class_name(self, label: int | np.integer[Any]) -> str:
         """The name of class ``label`` (the number itself when it names no class)."""
         index = int(label)
         return self.classes[index] if 0 <= index < len(self.classes) else str(index)
 
     def __repr__(self) -> str:
-        shapes = ", ".join(f"{k}={v.dtype}{list(v.shape)}" for k, v in self.arrays.items())
+        shown: dict[str, Any] = dict(self.arrays)
+        if isinstance(self.source, ArraySource) and "images" not in shown:
+            shown = {"images": self.source.pixels(None, self.name), **shown}
+        shapes = ", ".join(f"{k}={v.dtype}{list(v.shape)}" for k, v in shown.items())
         kind = "" if self.kind == "arrays" else f"{self.kind}, "
         return f"Split({self.name!r}, {kind}{shapes}, {len(self.classes)} classes)"
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A loaded dataset: ``info`` and its splits by name (``ds["train"]``, ``ds.train``)."""
+    """A loaded dataset: ``info`` and its splits by name (``ds["train"]``, ``ds.train``).
+
+    A read-only mapping of split names to :class:`Split`: ``len(ds)`` is the number of
+    splits, ``ds.keys()``, ``ds.values()``, ``ds.items()``, ``"train" in ds`` and
+    ``ds.splits`` (the mapping itself). An unknown name (``ds["val"]`` or ``ds.val``) raises
+    one :class:`~imagesets.errors.UnknownSplitError` listing the splits and suggesting close
+    names (``'validation'``).
+    """
 
     info: DatasetInfo
     splits: Mapping[str, Split]
 
     def __getitem__(self, split: str) -> Split:
-        try:
+        if isinstance(split, str) and split in self.splits:
             return self.splits[split]
-        except KeyError:
-            raise KeyError(
-                f"{self.info.name} has no split {split!r} loaded; it has {sorted(self.splits)}"
-            ) from None
+        raise self._unknown(split)
+
+    def _unknown(self, split: object) -> UnknownSplitError:
+        from .subsplits import unknown_split
+
+        return unknown_split(self.info.name, str(split), list(self.splits), " loaded")
 
     def __getattr__(self, name: str) -> Split:
         splits = self.__dict__.get("splits", {})
         if name in splits:
             return splits[name]  # type: ignore[no-any-return]
-        raise AttributeError(name)
+        if name.startswith("_"):  # dunders and private names: the protocols' own lookups
+            raise AttributeError(name)
+        raise self._unknown(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.splits)
 
+    def __len__(self) -> int:
+        return len(self.splits)
+
+    def __contains__(self, split: object) -> bool:
+        return split in self.splits
+
+    def keys(self) -> KeysView[str]:
+        """The split names, in load order."""
+        return self.splits.keys()
+
+    def values(self) -> ValuesView[Split]:
+        """The splits, in load order."""
+        return self.splits.values()
+
+    def items(self) -> ItemsView[str, Split]:
+        """``(name, split)`` pairs, in load order."""
+        return self.splits.items()
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)}" for k, v in self.splits.items())
         return f"Dataset({self.info.name!r}, {{{parts}}}, {len(self.info.classes)} classes)"
+
+
+def carve(
+    dataset: str,
+    splits: Mapping[str, Split],
+    *,
+    validation: int | float | None = None,
+    split_fractions: Mapping[str, int | float] | None = None,
+    seed: int = 0,
+    reserved: Sequence[str] = (),
+) -> dict[str, Split]:
+    """``splits`` with a validation split carved from ``train``, or the one split divided
+    into ``split_fractions`` (each part a :meth:`Split.partition` index view). What
+    :func:`imagesets.load` does with the keywords of the same names.
+
+    Args:
+        dataset: the dataset's name, for messages.
+        splits: the loaded splits, by name.
+        validation: a fraction in (0, 1) or a number of images >= 1 of ``train`` to put in a
+            ``validation`` split (stratified by label, seeded); ``train`` keeps the rest.
+        split_fractions: part name -> fraction or number of images of the *one* loaded split
+            (e.g. a folder tree's ``all``), which the parts replace; rows left over are
+            left out.
+        seed: a non-negative int.
+        reserved: split names of the dataset that a new part may not take.
+
+    Raises:
+        ArgumentError: both keywords, a missing or ambiguous parent split, a name taken,
+            a bad size (see :func:`imagesets.subsplits.stratified_parts`).
+    """
+    from .subsplits import check_seed
+
+    check_seed(seed, "load")
+    if validation is not None and split_fractions is not None:
+        raise ArgumentError(
+            "load: pass validation= (a part of 'train') or split_fractions= (parts of the one "
+            "split loaded), not both"
+        )
+    if validation is not None:
+        return _carve_validation(dataset, splits, validation, seed, reserved)
+    if split_fractions is not None:
+        return _carve_parts(dataset, splits, split_fractions, seed)
+    if seed != 0:
+        raise ArgumentError(
+            f"load: seed={seed} chooses the rows of validation= or split_fractions=, and "
+            "neither was given"
+        )
+    return dict(splits)
+
+
+def _carve_validation(
+    dataset: str,
+    splits: Mapping[str, Split],
+    validation: int | float,
+    seed: int,
+    reserved: Sequence[str],
+) -> dict[str, Split]:
+    if "train" not in splits:
+        raise ArgumentError(
+            f"validation= carves a 'validation' split out of 'train', but {dataset!r} has no "
+            f"'train' split loaded (loaded: {', '.join(splits) or 'none'}); load 'train', or "
+            "divide the one split you load with split_fractions={'train': 0.9, 'validation': "
+            "0.1}"
+        )
+    if "validation" in splits or "validation" in reserved:
+        raise ArgumentError(
+            f"validation=: {dataset!r} already has a split 'validation'; load it, or name "
+            "the parts yourself with splits='train' and split_fractions="
+        )
+    train = splits["train"]
+    if isinstance(validation, (float, np.floating)) and validation >= 1:
+        raise ArgumentError(
+            f"validation={validation}: a fraction must be in (0, 1), or pass an int number "
+            f"of images (1..{len(train) - 1})"
+        )
+    whole = isinstance(validation, (int, np.integer)) and not isinstance(validation, bool)
+    if whole and validation >= len(train):
+        raise ArgumentError(
+            f"validation={validation}: 'train' has {len(train)} images, so a validation "
+            f"split takes 1..{len(train) - 1} of them (or a fraction in (0, 1))"
+        )
+    parts = train.partition({"validation": validation}, seed=seed, rest="train")
+    out: dict[str, Split] = {}
+    for name, split in splits.items():
+        out.update({"train": parts["train"], "validation": parts["validation"]} if name == "train"
+                   else {name: split})  # fmt: skip
+    return out
+
+
+def _carve_parts(
+    dataset: str, splits: Mapping[str, Split], sizes: Mapping[str, int | float], seed: int
+) -> dict[str, Split]:
+    if len(splits) != 1:
+        raise ArgumentError(
+            f"split_fractions= divides one split, but {dataset!r} has {len(splits)} loaded "
+            f"({', '.join(splits)}); choose one with splits=, e.g. splits='train'"
+        )
+    bad = [k for k in sizes if not isinstance(k, str) or not k or "[" in k or "]" in k]
+    if not isinstance(sizes, Mapping) or bad:
+        raise ArgumentError(
+            f"split_fractions: expected part names (plain strings) -> fractions or counts, "
+            f"e.g. {{'train': 0.8, 'validation': 0.1, 'test': 0.1}}, found {sizes!r:.100}"
+        )
+    (parent,) = splits.values()
+    return parent.partition(sizes, seed=seed)

@@ -29,6 +29,11 @@ class DatasetInfo:
     sample: bool = False
     path: Path | None = None
 
+    @property
+    def num_classes(self) -> int:
+        """The number of classes: ``len(classes)`` (10 for MNIST and CIFAR-10)."""
+        return len(self.classes)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (``imagesets info NAME --json``)."""
         return {
@@ -39,6 +44,7 @@ class DatasetInfo:
             "license": self.license,
             "citation": self.citation,
             "classes": list(self.classes),
+            "num_classes": self.num_classes,
             "splits": dict(self.splits),
             "image_shape": list(self.image_shape),
             "label_names": {k: list(v) for k, v in self.label_names.items()},

@@ -17,6 +17,7 @@ around :func:`imagesets.load` with a wrong name::
     |   +-- UnsafePickleError                 a pickle asking for a global we do not admit
     +-- MissingDependencyError (ImportError)  an optional extra is not installed; names it
     +-- ArgumentError (ValueError, TypeError) a bad argument or option: names it, the valid range
+    +-- UnknownSplitError (UnknownDatasetError, ArgumentError, AttributeError)  no such split
 
 Messages follow one rule: what failed, on which input, what was expected, what was found, and
 what to do.
@@ -35,6 +36,7 @@ __all__ = [
     "MissingDependencyError",
     "OfflineError",
     "UnknownDatasetError",
+    "UnknownSplitError",
     "UnsafeArchiveError",
     "UnsafePickleError",
     "VerificationError",
@@ -95,6 +97,12 @@ class MissingDependencyError(ImagesetsError, ImportError):
 class ArgumentError(ImagesetsError, ValueError, TypeError):
     """An argument (or CLI option) of the wrong type or out of range: names the argument, what
     is allowed and what was found. Catchable as ``ValueError`` or ``TypeError``."""
+
+
+class UnknownSplitError(UnknownDatasetError, ArgumentError, AttributeError):
+    """A split name a dataset does not have (``splits=``, ``ds["val"]``, ``ds.val``): lists its
+    splits and suggests close names. Catchable as ``KeyError``, ``ArgumentError`` (a bad
+    argument) or ``AttributeError`` (so ``hasattr(ds, "val")`` is False)."""
 
 
 def require(module: str, extra: str, feature: str) -> object:

@@ -64,12 +64,15 @@ def bundled_dir(dataset: str) -> Path:
 
 
 def check_splits(spec: DatasetSpec, splits: Sequence[str] | str | None) -> list[str]:
-    """The split names asked for: one name, a list of names, or None for every non-optional
-    split. Each must be a split of ``spec``.
+    """The stored splits to open for the split names asked for: one name, a list of names,
+    or None for every non-optional split. A name may carry a tfds-style slice
+    (``"train[:90%]"``, see :mod:`imagesets.subsplits`); its base split (``train``) is what is
+    returned, so what gets prepared.
 
     Raises:
-        ArgumentError: ``splits`` is not a string or a list of strings.
-        UnknownDatasetError: a name that is not a split of ``spec`` (the splits are listed).
+        ArgumentError: ``splits`` is not a string or a list of strings, or a malformed slice.
+        UnknownSplitError: a (base) name that is not a split of ``spec``: the splits are
+            listed and close names suggested (an :class:`UnknownDatasetError` too).
     """
     if splits is None:
         return [s.name for s in spec.splits if not s.optional]
@@ -79,8 +82,15 @@ def check_splits(spec: DatasetSpec, splits: Sequence[str] | str | None) -> list[
             f"splits must be a split name or a list of them (e.g. ['train', 'test']), found "
             f"{splits!r}"
         )
+    if any("[" in s or "]" in s for s in names):
+        from .subsplits import split_name  # only for slices: the warm path stays light
+
+        names = [split_name(s) for s in names]
     for s in names:
-        spec.split(s)
+        if s not in spec.split_names:
+            from .subsplits import unknown_split
+
+            raise unknown_split(spec.name, s, spec.split_names)
     return list(dict.fromkeys(names))
 
 

@@ -49,7 +49,9 @@ __all__ = [
     "BoxedSource",
     "DecodedImages",
     "EncodedSource",
+    "GatheredRows",
     "ImageSource",
+    "LazyImages",
     "PackedSource",
     "Pixels",
     "check_size",
@@ -116,41 +118,65 @@ class ImageSource(ABC):
 
 
 class ArraySource(ImageSource):
-    """Fixed-size images in one uint8 array ``(N, H, W)`` or ``(N, H, W, C)``, 0..255."""
+    """Fixed-size images in one uint8 array ``(N, H, W)`` or ``(N, H, W, C)``, 0..255.
+
+    With ``rows`` (int64 row numbers of ``images``) the source serves those rows only, in that
+    order, without copying them: what ``split[index_array]``, validation parts and
+    :meth:`~imagesets.dataset.Split.filter` give.
+    """
 
     kind = "arrays"
     layout = ("images",)
 
-    def __init__(self, images: Array) -> None:
+    def __init__(self, images: Array, rows: IndexArray | None = None) -> None:
         if images.dtype != np.uint8 or images.ndim not in (3, 4):
             raise FormatError(
                 f"prepared images: expected uint8 (N, H, W) or (N, H, W, C), found "
                 f"{images.dtype} {images.shape}; re-prepare the dataset"
             )
-        self.images = images
+        self._base, self.rows = images, rows
+
+    @property
+    def images(self) -> Array:
+        """The images as one array: the stored array itself (or a numpy view of it for a
+        slice); for a source of chosen ``rows``, those rows gathered into a new array on each
+        access (the feeds read them on demand through :meth:`pixels` instead)."""
+        if self.rows is None:
+            return self._base
+        return _gather(self._base, self.rows)
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.rows) if self.rows is not None else len(self._base)
 
     def image(self, i: int) -> Array:
         """Image ``i``: a view of the (memory-mapped) array, ``(H, W)`` or ``(H, W, C)``."""
-        out: Array = self.images[i]
+        out: Array = self._base[self.rows[i] if self.rows is not None else i]
         return out
 
     def select(self, rows: Rows) -> ArraySource:
-        """A view for a slice, a copy of the rows for an index array."""
-        return ArraySource(self.images[rows])
+        """A numpy view for a slice of the whole array; otherwise a source of the chosen
+        rows over the same array (no image copied)."""
+        if self.rows is None and isinstance(rows, slice):
+            return ArraySource(self._base[rows])
+        base = self.rows if self.rows is not None else np.arange(len(self), dtype=np.int64)
+        return ArraySource(self._base, np.ascontiguousarray(base[rows], dtype=np.int64))
 
-    def pixels(self, size: int | None, what: str) -> Array:
-        """The array itself; ``size`` must be None or the images' own square side."""
-        h, w = self.images.shape[1:3]
+    def pixels(self, size: int | None, what: str) -> Array | GatheredRows:
+        """The array itself (or, for chosen rows, a :class:`GatheredRows` view of them);
+        ``size`` must be None or the images' own square side."""
+        h, w = self._base.shape[1:3]
         if size is not None and not size == h == w:
             raise ArgumentError(
                 f"{what} holds fixed-size {h} x {w} images, so size={size} does not apply "
                 "(it decodes packed stores of variable-size images): drop size, or load the "
                 f"dataset with options={{'size': {size}}} for {size} x {size} arrays"
             )
-        return self.images
+        return self._base if self.rows is None else GatheredRows(self._base, self.rows)
+
+
+def _gather(base: Array, rows: NDArray[Any]) -> U8:
+    out: U8 = np.take(base, rows, axis=0).view(np.ndarray)
+    return out
 
 
 class EncodedSource(ImageSource):
@@ -362,29 +388,37 @@ def _check_boxed(
         )
 
 
-class DecodedImages:
-    """An encoded source's images as a lazy uint8 array-like ``(N, size, size, 3)``.
+class LazyImages(ABC):
+    """A uint8 array-like ``(N, ...)`` whose rows are read on access.
 
-    Each image is resized (shorter side to ``size``) and centre-cropped when read. It has what
-    the consumers read: ``len``, ``shape``, ``dtype``, ``ndim``, indexing (an int gives one
-    image, a slice, an index array or a tuple of them a decoded array) and ``take(indices)``
-    (so batching treats it as a :class:`imagesets.batching.SampleSource`). ``np.asarray`` of it
-    decodes every image.
+    It has what the consumers read: ``len``, ``shape``, ``dtype``, ``ndim``, indexing (an int
+    gives one image, a slice, an index array or a tuple of them an array) and
+    ``take(indices)`` (so batching treats it as a :class:`imagesets.batching.SampleSource`).
+    ``np.asarray`` of it reads every row.
     """
 
     dtype = np.dtype(np.uint8)
-    ndim = 4
+    shape: tuple[int, ...]
 
-    def __init__(self, source: EncodedSource, size: int) -> None:
-        self.source, self.size = source, size
-        self.shape = (len(source), size, size, 3)
+    @property
+    def ndim(self) -> int:
+        """3 or 4."""
+        return len(self.shape)
 
     def __len__(self) -> int:
         return self.shape[0]
 
+    @abstractmethod
     def take(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> U8:
-        """uint8 ``(len(indices), size, size, 3)``, decoded on the source's threads."""
-        return self.source.take(indices, size=self.size)
+        """uint8 ``(len(indices), ...)``: rows ``indices``, in that order."""
+
+    @abstractmethod
+    def one(self, i: int) -> U8:
+        """Row ``i`` (negative from the end)."""
+
+    @abstractmethod
+    def token(self) -> tuple[object, ...]:
+        """A stable name of the content, for dask's task names."""
 
     def __getitem__(self, key: Any) -> U8:
         rest: tuple[Any, ...] = ()
@@ -393,7 +427,7 @@ class DecodedImages:
         if key is Ellipsis:
             key, rest = slice(None), (Ellipsis, *rest)
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            one: U8 = self.source.image(int(key), size=self.size)
+            one = self.one(int(key))
             return one[rest] if rest else one
         if isinstance(key, slice):
             rows: NDArray[Any] = np.arange(len(self))[key]
@@ -408,13 +442,64 @@ class DecodedImages:
         out = self.take(np.arange(len(self)))
         return out if dtype is None else out.astype(dtype)
 
+
+class DecodedImages(LazyImages):
+    """An encoded source's images as a lazy uint8 array-like ``(N, size, size, 3)``: each
+    image is resized (shorter side to ``size``) and centre-cropped when read."""
+
+    def __init__(self, source: EncodedSource, size: int) -> None:
+        self.source, self.size = source, size
+        self.shape = (len(source), size, size, 3)
+
+    def take(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> U8:
+        """uint8 ``(len(indices), size, size, 3)``, decoded on the source's threads."""
+        return self.source.take(indices, size=self.size)
+
+    def one(self, i: int) -> U8:
+        """Image ``i`` decoded to ``(size, size, 3)``."""
+        return self.source.image(i, size=self.size)
+
     def token(self) -> tuple[object, ...]:
         """A stable name of the decoded content (see :meth:`EncodedSource.token`)."""
         return ("decoded", self.size, *self.source.token())
 
 
-#: A source's pixels at one size: a uint8 array, or images decoded on access.
-Pixels = Array | DecodedImages
+class GatheredRows(LazyImages):
+    """Chosen rows of a fixed-size image array, gathered when read (no copy made before):
+    the pixels of an :class:`ArraySource` with ``rows``.
+
+    Args:
+        base: uint8 ``(M, H, W)`` or ``(M, H, W, C)`` (a memory map stays one).
+        rows: int64 ``(N,)`` row numbers of ``base``.
+    """
+
+    def __init__(self, base: Array, rows: NDArray[np.int64]) -> None:
+        self.base, self.rows = base, rows
+        self.shape = (len(rows), *base.shape[1:])
+
+    def take(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> U8:
+        """uint8 ``(len(indices), H, W[, C])``: a fresh array (one vectorised gather)."""
+        return _gather(self.base, self.rows[np.asarray(indices, dtype=np.int64)])
+
+    def one(self, i: int) -> U8:
+        """Row ``i``: a view of the base array."""
+        out: U8 = self.base[self.rows[i]]
+        return out
+
+    def token(self) -> tuple[object, ...]:
+        """The base array's file (or a digest of its bytes) and a digest of the rows."""
+        path = getattr(self.base, "filename", None)
+        if path is not None:
+            stat = Path(path).stat()
+            view = (self.base.ctypes.data, self.base.strides, self.base.shape)
+            base: tuple[object, ...] = (str(path), stat.st_size, stat.st_mtime_ns, *view)
+        else:
+            base = (_digest(self.base),)
+        return ("gathered", *base, _digest(self.rows))
+
+
+#: A source's pixels at one size: a uint8 array, or rows read on access (decoded, or gathered).
+Pixels = Array | LazyImages
 
 _Builder = Callable[[Mapping[str, Array], Mapping[str, Path]], ImageSource]
 

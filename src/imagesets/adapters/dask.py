@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ArgumentError, require
-from ..sources import DecodedImages, Pixels
+from ..sources import LazyImages, Pixels
 
 __all__ = ["to_dask"]
 
@@ -71,7 +71,7 @@ class _Chunks:
 
         The view's address and strides tell apart two slices of one file of the same shape.
         """
-        if isinstance(self.array, DecodedImages):  # named by its blob, spans, rows and size
+        if isinstance(self.array, LazyImages):  # named by its blob or array, rows and size
             return ("imagesets-decoded", *self.array.token())
         path = getattr(self.array, "filename", None)
         if path is None:

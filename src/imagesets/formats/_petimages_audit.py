@@ -7,11 +7,9 @@ See :mod:`imagesets.formats.petimages` (which re-exports every public name) for 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -22,6 +20,7 @@ from numpy.typing import NDArray
 from ..archives import Member, iter_files
 from ..errors import FormatError
 from ..imaging import UndecodableImageError, check, default_workers, imap_bounded
+from ..subsplits import exact, half_up, take_runs
 from . import JSON, Skip
 
 __all__ = [
@@ -193,18 +192,7 @@ def audit(
 
 def _test_count(n: int, test_fraction: float) -> int:
     """``n * test_fraction`` rounded half up, exactly, on the decimal the caller wrote."""
-    return math.floor(Fraction(repr(float(test_fraction))) * n + Fraction(1, 2))
-
-
-def _permutation(n: int, seed: int, label: int) -> NDArray[np.intp]:
-    """A permutation of ``range(n)`` from ``default_rng([seed, label])``'s raw 64-bit stream.
-
-    Raw bit-generator output is stable across numpy versions and machines (NEP 19), whereas
-    ``Generator.permutation``'s algorithm is not promised to stay the same.
-    """
-    raw = np.random.default_rng([seed, label]).bit_generator.random_raw(n)
-    order: NDArray[np.intp] = np.argsort(raw, kind="stable")
-    return order
+    return half_up(exact(test_fraction) * n)
 
 
 def _check_split_args(labels: NDArray[Any], test_fraction: float, seed: int) -> None:
@@ -227,8 +215,10 @@ def stratified_split(
     """A seeded, class-stratified train/test split of ``range(len(labels))``.
 
     Class ``c`` with ``n`` items puts ``round_half_up(n * test_fraction)`` of them in the test
-    split: the first ones of a permutation seeded with ``[seed, c]``. The same inputs give the
-    same split on every machine.
+    split: the first ones of a permutation seeded with ``[seed, c]``
+    (:func:`imagesets.subsplits.permutation`, numpy's raw bit stream). The same inputs give the
+    same split on every machine. (Unlike :func:`imagesets.subsplits.stratified_parts` each
+    class is rounded on its own, as this dataset's published split always was.)
 
     Returns:
         ``(train_idx, test_idx)``, int64, each sorted ascending, disjoint, together complete.
@@ -240,12 +230,11 @@ def stratified_split(
     """
     arr = np.asarray(labels)
     _check_split_args(arr, test_fraction, seed)
-    test_mask = np.zeros(arr.shape[0], bool)
-    for label in np.unique(arr):
-        idx = np.flatnonzero(arr == label)
-        order = _permutation(len(idx), seed, int(label))
-        test_mask[idx[order[: _test_count(len(idx), test_fraction)]]] = True
-    return np.flatnonzero(~test_mask).astype(np.int64), np.flatnonzero(test_mask).astype(np.int64)
+    per_class = np.unique(arr, return_counts=True)[1]
+    tests = [_test_count(int(n), test_fraction) for n in per_class]
+    counts = np.array([[t, n - t] for t, n in zip(tests, per_class, strict=True)], np.int64)
+    test, train = take_runs(arr, counts.reshape(-1, 2), seed)
+    return train, test
 
 
 @dataclass(frozen=True)
