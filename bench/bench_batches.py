@@ -4,22 +4,26 @@ MNIST-shaped (60000, 28, 28) and CIFAR-shaped (50000, 32, 32, 3) random uint8 da
 as .npy in a temporary folder and opened with mmap_mode="r" (page cache warmed first).
 
 (a) batches(memmap) vs the bare gather ``x[perm[i:i+256]]`` from an in-memory array (images
-    only; batches also gathers labels as int64 and draws the permutation). Goal >= 0.8x.
-(c) batches(memmap, normalize=True, layout="NCHW") vs the same by hand per batch, the fast way
+    only; batches also gathers labels as int64 and draws the permutation). Goal >= 0.9x
+    (issue 15), for every shape: MNIST, CIFAR and 64x64 RGB (downsampled-ImageNet-shaped).
+(c) batches(memmap, normalize=True, layout="NCHW") vs the same by hand per batch in one
+    thread, the fast way
     ``f = np.ascontiguousarray(x[ix].transpose(0, 3, 1, 2)).astype(np.float32); f /= 255``.
     For information, the one-liner ``... .astype(np.float32) / 255``: it holds two float
     temporaries per batch and, with glibc's malloc trimming, page-faults every batch (8x slower
     here); batches() writes each batch into one array (np.divide with out=).
 
-The machine may be shared, so the paths are timed interleaved (one epoch of each in turn)
-and the best epoch of each is kept.
+The machine may be shared, so the paths are timed interleaved (one epoch of each in turn);
+the median and the min epoch of each are shown, and the ratios are of medians (min in
+brackets).
 
-Run: .venv/bin/python bench/bench_batches.py [--repeat 5]
+Run: .venv/bin/python bench/bench_batches.py [--repeat 15] [--only MNIST,CIFAR-10]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -33,19 +37,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from imagesets.batching import batches
 
 Array = np.ndarray[Any, Any]
-SHAPES = {"MNIST": (60000, 28, 28), "CIFAR-10": (50000, 32, 32, 3)}
+SHAPES = {
+    "MNIST": (60000, 28, 28),
+    "CIFAR-10": (50000, 32, 32, 3),
+    "64x64 RGB": (20000, 64, 64, 3),
+}
 BATCH = 256
 
 
-def best_of(repeat: int, runs: list[Callable[[int], object]]) -> list[float]:
-    """The fastest of ``repeat`` calls ``run(epoch)`` of each run, interleaved, in seconds."""
-    best = [float("inf")] * len(runs)
+def timed(repeat: int, runs: list[Callable[[int], object]]) -> list[tuple[float, float]]:
+    """``(median, min)`` seconds of ``repeat`` calls ``run(epoch)`` of each run, interleaved."""
+    times: list[list[float]] = [[] for _ in runs]
     for epoch in range(repeat):
         for k, run in enumerate(runs):
             start = time.perf_counter()
             run(epoch)
-            best[k] = min(best[k], time.perf_counter() - start)
-    return best
+            times[k].append(time.perf_counter() - start)
+    return [(statistics.median(t), min(t)) for t in times]
 
 
 def bare_gather(x: Array, n: int) -> Callable[[int], object]:
@@ -106,23 +114,31 @@ def bench_one(folder: Path, name: str, shape: tuple[int, ...], repeat: int) -> l
         ),
         ("    (one-liner astype()/255, RAM)", by_hand_float_nchw(images, n, one_liner=True), 2),
     ]
-    times = best_of(repeat, [run for _, run, _ in paths])
-    rows = [(label, secs, base) for (label, _, base), secs in zip(paths, times, strict=True)]
+    times = timed(repeat, [run for _, run, _ in paths])
+    rows = [(label, t, base) for (label, _, base), t in zip(paths, times, strict=True)]
     lines = []
-    for label, secs, base in rows:
-        ratio = f"{rows[base][1] / secs:6.2f}x" if base is not None else "  base"
-        lines.append(f"{name:9} {label:38} {secs * 1e3:8.1f} ms {n / secs / 1e6:6.2f} M/s {ratio}")
+    for label, (med, low), base in rows:
+        ratio = "  base"
+        if base is not None:
+            ratio = f"{rows[base][1][0] / med:5.2f}x ({rows[base][1][1] / low:4.2f}x)"
+        lines.append(
+            f"{name:9} {label:38} {med * 1e3:7.1f} ms {low * 1e3:7.1f} ms"
+            f" {n / med / 1e6:6.2f} M/s {ratio}"
+        )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="epochs timed; best is shown")
+    parser.add_argument("--repeat", type=int, default=15, help="epochs timed of each path")
+    parser.add_argument("--only", default=",".join(SHAPES), help="comma-separated shapes")
     args = parser.parse_args(argv)
-    print(f"numpy {np.__version__}; one epoch, batch {BATCH}, best of {args.repeat}")
-    print(f"{'data':9} {'path':38} {'epoch':>11} {'samples/s':>10} {'ratio':>7}")
+    print(f"numpy {np.__version__}; one epoch, batch {BATCH}, {args.repeat} epochs interleaved")
+    print(f"{'data':9} {'path':38} {'median':>10} {'min':>10} {'samples/s':>10} ratio (min)")
     with tempfile.TemporaryDirectory() as tmp:
         for name, shape in SHAPES.items():
+            if name not in args.only.split(","):
+                continue
             for line in bench_one(Path(tmp), name, shape, args.repeat):
                 print(line)
     return 0
