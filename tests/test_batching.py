@@ -484,3 +484,26 @@ def test_big_batches_are_converted_on_several_threads(monkeypatch: pytest.Monkey
     seen.clear()
     list(batches(images, labels, 32, normalize=True, workers=1))
     assert seen == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 3), (6, 5)], ids=["rgb", "gray"])
+def test_chw_copy_serves_the_same_bytes_and_is_made_once(shape: tuple[int, ...]) -> None:
+    images = _every_value(60, shape)
+    labels = np.arange(60) % 4
+    kw: dict[str, Any] = {"seed": 4, "normalize": True, "layout": "NCHW"}
+    plain = EpochBatches(images, labels, BatchOptions(16, **kw))
+    copied = EpochBatches(images, labels, BatchOptions(16, chw_copy=True, **kw))
+    made = []
+    for _ in range(2):  # two epochs: the copy is made on the first and kept
+        got, want = list(copied), list(plain)
+        assert len(got) == len(want) == 4
+        for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+            assert gx.shape == wx.shape and gx.tobytes() == wx.tobytes()
+            assert gy.tolist() == wy.tolist()
+        made.append(copied._chw)
+    if len(shape) == 3:
+        assert made[0] is not None and made[0] is made[1] and made[0].shape == (60, 3, 6, 5)
+    else:
+        assert made == [None, None]  # grayscale needs no transpose
+    with pytest.raises(ArgumentError, match="chw_copy: expected True or False"):
+        BatchOptions(4, chw_copy=1)

@@ -210,8 +210,10 @@ def torch_loader(
     path for accelerators: it moves the *uint8* batch (4x fewer bytes than float32), from
     pinned memory and ``non_blocking`` when the device is CUDA, and converts it there
     (layout, ``dtype``, ``/ 255``) with torch ops. ``dtype`` may then be a ``torch.dtype``
-    (``torch.float16``, ``torch.bfloat16``, ...). On a CPU device the same code runs with
-    torch's own threads. A ``transform`` takes numpy batches, so with one the batch is
+    (``torch.float16``, ``torch.bfloat16``, ...). On a CPU device the same code runs (that
+    is how it is tested), but torch's CPU copy of a permuted uint8 batch is slow (a CIFAR epoch
+    ~10x slower than the numpy path in bench/bench_torchvision.py): on the CPU leave ``device``
+    unset. A ``transform`` takes numpy batches, so with one the batch is
     converted and transformed on the host and then moved.
 
     ``pin_memory``: pin each host batch for fast asynchronous copies (default: when ``device``
