@@ -4,7 +4,8 @@ Every batch is one vectorised gather (``np.take`` of the batch's indices along a
 Python loop over samples, so a shuffled epoch over a memory-mapped prepared split runs at the
 speed of the gather itself (about 5 M samples/s for MNIST-shaped data here). A converted batch
 (float, NCHW) is made in one pass: each chunk of rows is gathered, laid out and converted
-while it is in cache, and the row blocks of a batch are split over threads.
+while it is in cache, and with ``workers=k`` the row blocks of a batch are split over k
+threads.
 
 The order of an epoch is a permutation drawn from ``np.random.default_rng([seed, epoch])``
 (PCG64), so it is identical on every machine and every numpy version that keeps PCG64's stream.
@@ -156,7 +157,9 @@ class BatchOptions:
         workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and
             batches in flight (default: twice the workers). For an array, ``workers`` threads
             share the conversion of each batch (``normalize``, ``dtype``, ``layout``) by row
-            blocks; ``prefetch`` is unused.
+            blocks (default 1: on the shared 2-core machine of bench/bench_batches.py a second
+            thread lost 10-35 %, the copies being memory-bound and the other core busy; on
+            idle cores try ``workers=os.cpu_count()``); ``prefetch`` is unused.
         chw_copy: for a re-iterable feed (:class:`EpochBatches`, ``torch_loader``,
             ``to_tf_dataset``) of an RGB array served ``layout="NCHW"``: keep one channels-first
             copy of the whole array in memory, made on the first epoch, so that later batches
@@ -504,7 +507,8 @@ def batches(
             ``workers`` threads (default: all cores) with ``prefetch`` batches in flight
             (default: twice the workers). An array is gathered in the calling thread; a
             converted batch (float, NCHW) is gathered and converted chunk by chunk in one pass,
-            its row blocks split over ``workers`` threads (bench/bench_batches.py).
+            its row blocks split over ``workers`` threads (default 1, see
+            :class:`BatchOptions`).
         labels: integer array ``(N,)``; served as int64.
         batch_size: samples per batch; the last batch is shorter unless ``drop_last``.
         options: the keywords of :class:`BatchOptions` (``shuffle=True, seed=None, epoch=0,
@@ -526,12 +530,22 @@ def feed(
     _check_arrays(images, labels)
     plan = BatchPlan.create(len(images), options)
     conv = _Convert(options.out_dtype, options.normalize, options.layout)
-    threads = options.workers or default_workers()
     labels = labels.astype(np.int64)  # once per epoch, so each batch's labels are one take
     if isinstance(images, np.ndarray):
-        return (task() for task in _tasks(images, labels, plan, conv, options.transform, threads))
+        images = images.view(np.ndarray)  # a memmap's pages, without np.memmap's per-slice cost
+        if conv.dtype is None and conv.layout == "NHWC" and options.transform is None:
+            return _plain(images, labels, plan)
+        parts = options.workers or 1
+        return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
+    threads = options.workers or default_workers()
     tasks = _tasks(images, labels, plan, conv, options.transform, 1)
     return _threaded(tasks, threads, options.prefetch or 2 * threads)
+
+
+def _plain(images: Array, labels: Array, plan: BatchPlan) -> Iterator[tuple[Array, Array]]:
+    """The stored uint8 batches: one fancy-index gather each, no per-batch Python beyond it."""
+    for idx in plan.batch_indices():
+        yield images[idx], labels[idx]
 
 
 def _tasks(
@@ -563,7 +577,7 @@ class _Task:
         x = _gather_convert(self.images, self.idx, self.conv, self.parts)
         if self.transform is not None and self.rng is not None:
             x = self.transform(x, self.rng)
-        return x, np.take(self.labels, self.idx)
+        return x, self.labels[self.idx]
 
 
 def _threaded(tasks: Iterator[Callable[[], _T]], workers: int, prefetch: int) -> Iterator[_T]:
