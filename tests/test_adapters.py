@@ -283,3 +283,79 @@ def test_torch_loader_sharded_without_seed_matches_seed_0(data: tuple[Array, Arr
     for rank in range(2):
         got = [(x.numpy(), y.numpy()) for x, y in torch_loader(*data, 8, shard=(rank, 2))]
         _assert_same(got, _want(data, epoch=0, seed=0, shard=(rank, 2)))
+
+
+# --- torch_loader(device=...): uint8 to the device, converted there (issue 15) ------------------
+
+
+def _all_values(shape: tuple[int, ...]) -> tuple[Array, Array]:
+    flat = np.resize(np.arange(256, dtype=np.uint8), 40 * int(np.prod(shape)))
+    images = np.random.default_rng(9).permutation(flat).reshape(40, *shape)
+    return images, np.arange(40) % 3
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (6, 5, 3)], ids=["gray", "rgb"])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize(
+    ("normalize", "dtype"),
+    [(True, None), (True, "float64"), (True, "float16"), (False, None), (False, "float32")],
+)
+def test_torch_loader_on_a_device_equals_the_host_path_bit_for_bit(
+    shape: tuple[int, ...], layout: str, normalize: bool, dtype: Any
+) -> None:
+    """The device path (uint8 moved, converted by torch ops) runs on the CPU here, and serves
+    the bytes of the numpy path: ToTensor's float32 ``x / 255`` for the defaults."""
+    torch = _skip_without("torch", "torch")
+    from imagesets.adapters.torch import torch_loader
+
+    images, labels = _all_values(shape)
+    kw: dict[str, Any] = {"seed": 1, "normalize": normalize, "layout": layout, "dtype": dtype}
+    loader = torch_loader(images, labels, 16, device="cpu", **kw)
+    assert loader.on_device is not None and not loader.pin_memory
+    got = [(x.numpy(), y.numpy()) for x, y in loader]
+    want = list(batches(images, labels, 16, **kw))
+    assert len(got) == len(want) == 3
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+        assert gx.dtype == wx.dtype and gx.shape == wx.shape and gx.flags.c_contiguous
+        assert gx.tobytes() == wx.tobytes()
+        assert gy.dtype == np.int64 and gy.tolist() == wy.tolist()
+    host = [x.numpy() for x, _ in torch_loader(images, labels, 16, **kw)]
+    assert all(h.tobytes() == w.tobytes() for h, (w, _) in zip(host, want, strict=True))
+    if normalize and dtype is None:  # the defaults: torchvision's ToTensor values
+        x, _ = next(iter(torch_loader(images, labels, 40, shuffle=False, device="cpu")))
+        chw = torch.from_numpy(images).reshape(40, *shape[:2], -1).permute(0, 3, 1, 2)
+        assert torch.equal(x, chw.contiguous().to(torch.float32).div(255))
+
+
+def test_torch_loader_on_a_device_takes_torch_dtypes_and_refuses_bad_ones() -> None:
+    torch = _skip_without("torch", "torch")
+    from imagesets.adapters.torch import torch_loader
+
+    images, labels = _all_values((4, 4, 3))
+    x, _ = next(iter(torch_loader(images, labels, 8, device="cpu", dtype=torch.bfloat16)))
+    assert x.dtype == torch.bfloat16 and x.shape == (8, 3, 4, 4)
+    want = torch.from_numpy(next(iter(batches(images, labels, 8, seed=None, shuffle=False,
+                                              normalize=True, layout="NCHW")))[0])  # fmt: skip
+    x, _ = next(iter(torch_loader(images, labels, 8, device="cpu", shuffle=False)))
+    assert torch.equal(x, want)
+    with pytest.raises(ArgumentError, match=r"needs a float dtype, found torch\.int32"):
+        torch_loader(images, labels, 8, device="cpu", dtype=torch.int32)
+    with pytest.raises(ArgumentError, match="dtype: expected a torch or numpy dtype"):
+        torch_loader(images, labels, 8, device="cpu", dtype="no-such-type")
+
+
+def test_torch_loader_with_a_transform_converts_on_the_host() -> None:
+    """A transform takes numpy batches: the batch is converted and transformed, then moved."""
+    _skip_without("torch", "torch")
+    from imagesets.adapters.torch import torch_loader
+
+    def flip(x: Array, rng: np.random.Generator) -> Array:
+        return x[..., ::-1].copy()
+
+    images, labels = _all_values((4, 4, 3))
+    loader = torch_loader(images, labels, 8, device="cpu", seed=2, transform=flip)
+    assert loader.on_device is None
+    got = [x.numpy() for x, _ in loader]
+    want = [x for x, _ in batches(images, labels, 8, seed=2, transform=flip, normalize=True,
+                                  layout="NCHW")]  # fmt: skip
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))

@@ -392,3 +392,118 @@ def test_packed_jpeg_store_is_a_sample_source() -> None:
     for (gx, gy), (wx, wy) in zip(got, want, strict=True):
         np.testing.assert_array_equal(gx, wx)
         np.testing.assert_array_equal(gy, wy)
+
+
+# --- one-pass conversion (issue 15): bit-exact on every path ------------------------------------
+
+
+def _every_value(n: int, shape: tuple[int, ...]) -> Array:
+    """uint8 images holding every value 0..255 several times, in random places."""
+    flat = np.resize(np.arange(256, dtype=np.uint8), n * int(np.prod(shape)))
+    return np.random.default_rng(5).permutation(flat).reshape(n, *shape)
+
+
+def _reference(x: Array, layout: str, dtype: Any, normalize: bool) -> Array:
+    """The documented values, made the plain way: layout on uint8, cast, then ``/ 255`` in the
+    target dtype (for float32 ``np.float32(x) / np.float32(255)``, torchvision's ToTensor)."""
+    if layout == "NCHW":
+        x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+    target = np.dtype(dtype or (np.float32 if normalize else np.uint8))
+    cast = np.ascontiguousarray(x).astype(target)
+    return cast / target.type(255) if normalize else cast
+
+
+CONVERSIONS = [
+    (True, None),
+    (True, "float32"),
+    (True, "float64"),
+    (True, "float16"),
+    (False, None),
+    (False, "float32"),
+    (False, "int16"),
+]
+
+
+@pytest.mark.parametrize("shape", [(9, 7), (9, 7, 3), (4, 5, 1)], ids=["gray", "rgb", "hw1"])
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+@pytest.mark.parametrize(("normalize", "dtype"), CONVERSIONS)
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_conversion_is_bit_exact_on_every_path(
+    monkeypatch: pytest.MonkeyPatch,
+    shape: tuple[int, ...],
+    layout: str,
+    normalize: bool,
+    dtype: Any,
+    workers: int,
+) -> None:
+    import imagesets.batching as batching
+
+    # tiny chunks and no size floor, so every batch is cut in chunks and split over threads
+    monkeypatch.setattr(batching, "_CHUNK_BYTES", 2 * int(np.prod(shape)))
+    monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)
+    images = _every_value(120, shape)
+    labels = np.arange(120) % 7
+    kw: dict[str, Any] = {"seed": 3, "normalize": normalize, "layout": layout, "dtype": dtype}
+    order = epoch_indices(120, seed=3)
+    for source in (images, _Decoding(images)):
+        got = list(batches(source, labels, 50, workers=workers, **kw))
+        assert [len(x) for x, _ in got] == [50, 50, 20]
+        for k, (x, y) in enumerate(got):
+            idx = order[50 * k : 50 * (k + 1)]
+            want = _reference(images[idx], layout, dtype, normalize)
+            assert x.dtype == want.dtype and x.shape == want.shape and x.flags.c_contiguous
+            assert x.tobytes() == want.tobytes()  # bit for bit, not just numerically equal
+            assert y.dtype == np.int64 and y.tolist() == labels[idx].tolist()
+
+
+def test_float32_values_are_torchvision_to_tensor_values() -> None:
+    """ToTensor: ``torch.from_numpy(hwc).permute(2, 0, 1).contiguous().to(float32).div(255)``,
+    an IEEE float32 division of each value; all 256 of ours equal ``np.float32(v) / 255``."""
+    images = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    x, _ = next(iter(batches(images, [0], 1, normalize=True, layout="NCHW")))
+    want = np.arange(256, dtype=np.float32) / np.float32(255)
+    assert x.reshape(-1).tobytes() == want.tobytes()
+    assert x.reshape(-1)[255] == 1.0 and x.reshape(-1)[51] == np.float32(0.2)
+
+
+def test_big_batches_are_converted_on_several_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imagesets.batching as batching
+
+    seen: set[str] = set()
+    real = batching._convert_rows
+
+    def spy(*args: Any) -> None:
+        seen.add(threading.current_thread().name)
+        real(*args)
+
+    monkeypatch.setattr(batching, "_convert_rows", spy)
+    monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)
+    images, labels = _data(n=64)
+    list(batches(images, labels, 32, normalize=True, workers=2))
+    assert len(seen) == 2 and any(n.startswith("imagesets-convert") for n in seen)
+    seen.clear()
+    list(batches(images, labels, 32, normalize=True, workers=1))
+    assert seen == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 3), (6, 5)], ids=["rgb", "gray"])
+def test_chw_copy_serves_the_same_bytes_and_is_made_once(shape: tuple[int, ...]) -> None:
+    images = _every_value(60, shape)
+    labels = np.arange(60) % 4
+    kw: dict[str, Any] = {"seed": 4, "normalize": True, "layout": "NCHW"}
+    plain = EpochBatches(images, labels, BatchOptions(16, **kw))
+    copied = EpochBatches(images, labels, BatchOptions(16, chw_copy=True, **kw))
+    made = []
+    for _ in range(2):  # two epochs: the copy is made on the first and kept
+        got, want = list(copied), list(plain)
+        assert len(got) == len(want) == 4
+        for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+            assert gx.shape == wx.shape and gx.tobytes() == wx.tobytes()
+            assert gy.tolist() == wy.tolist()
+        made.append(copied._chw)
+    if len(shape) == 3:
+        assert made[0] is not None and made[0] is made[1] and made[0].shape == (60, 3, 6, 5)
+    else:
+        assert made == [None, None]  # grayscale needs no transpose
+    with pytest.raises(ArgumentError, match="chw_copy: expected True or False"):
+        BatchOptions(4, chw_copy=1)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -360,3 +361,105 @@ def test_read_file_refuses_fifo_and_devices(tmp_path: Path) -> None:
     big.write_bytes(bytes(100))
     with pytest.raises(imaging.UndecodableImageError, match="too large: 100 bytes"):
         imaging.read_file(big, max_bytes=99)
+
+
+# --- OpenCV resize (the ``fast`` extra), Pillow without it (issue 15) ---------------------------
+
+
+class _FakeCv2:
+    """Records what OpenCV is asked; returns a grey image of the asked size."""
+
+    INTER_LINEAR, INTER_AREA, WARP_INVERSE_MAP, BORDER_REPLICATE = 1, 3, 16, 1
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.first_pixels: list[int] = []
+
+    def resize(self, img: np.ndarray, dsize: tuple[int, int], interpolation: int) -> np.ndarray:
+        self.calls.append(("resize", img.shape, dsize, interpolation))
+        self.first_pixels.append(int(img[0, 0, 0]))
+        return np.full((dsize[1], dsize[0], 3), 128, np.uint8)
+
+    def warpAffine(
+        self, img: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], **kw: int
+    ) -> np.ndarray:
+        self.calls.append(("warpAffine", img.shape, dsize, matrix.round(4).tolist(), kw))
+        return np.full((dsize[1], dsize[0], 3), 128, np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "square", "flag"),
+    [
+        ((235, 313, 3), 224, (0, 39), "INTER_LINEAR"),  # after DCT scaling: shrink < 2
+        ((375, 500, 3), 100, (0, 62), "INTER_AREA"),  # shrink >= 2: half offset rounded
+        ((20, 30, 3), 64, (0, 5), "INTER_LINEAR"),  # upscaling
+        ((300, 200, 3), 100, (50, 0), "INTER_AREA"),  # portrait
+    ],
+)
+def test_resize_center_crop_with_opencv_resizes_the_centre_square(
+    monkeypatch: pytest.MonkeyPatch,
+    shape: tuple[int, ...],
+    size: int,
+    square: tuple[int, int],
+    flag: str,
+) -> None:
+    fake = _FakeCv2()
+    monkeypatch.setattr(imaging, "_cv2", lambda: fake)
+    img = np.zeros(shape, np.uint8)
+    img[square] = 255  # the first pixel of the square
+    out = resize_center_crop(img, size)
+    side = min(shape[:2])
+    assert out.shape == (size, size, 3)
+    assert fake.calls == [("resize", (side, side, 3), (size, size), getattr(_FakeCv2, flag))]
+    assert fake.first_pixels == [255]
+
+
+def test_half_pixel_centre_below_2x_is_a_subpixel_bilinear_warp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _FakeCv2()
+    monkeypatch.setattr(imaging, "_cv2", lambda: fake)
+    assert resize_center_crop(np.zeros((375, 500, 3), np.uint8), 224).shape == (224, 224, 3)
+    scale = 375 / 224
+    shift = 0.5 * scale - 0.5  # cv2.resize's pixel-centre mapping, moved by the offset 62.5
+    matrix = [
+        [round(scale, 4), 0.0, round(62.5 + shift, 4)],
+        [0.0, round(scale, 4), round(shift, 4)],
+    ]
+    flags = {"flags": _FakeCv2.INTER_LINEAR | _FakeCv2.WARP_INVERSE_MAP, "borderMode": 1}
+    assert fake.calls == [("warpAffine", (375, 500, 3), (224, 224), matrix, flags)]
+
+
+def test_fit_asks_opencv_for_the_whole_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeCv2()
+    monkeypatch.setattr(imaging, "_cv2", lambda: fake)
+    out = imaging._fit(np.zeros((130, 170, 3), np.uint8), (130, 170), 40)
+    assert out.shape == (31, 40, 3)
+    assert fake.calls == [("resize", (130, 170, 3), (40, 31), _FakeCv2.INTER_AREA)]
+    out = imaging._fit(np.zeros((33, 43, 3), np.uint8), (130, 170), 40)  # DCT-scaled first
+    assert out.shape == (31, 40, 3) and fake.calls[-1][2:] == ((40, 31), _FakeCv2.INTER_LINEAR)
+
+
+def test_resize_without_opencv_is_pillow_bilinear_of_the_centre_box(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imaging, "_cv2", lambda: None)
+    img = photo(41, 60, 2)
+    box = (9.5, 0.0, 50.5, 41.0)
+    want = np.asarray(Image.fromarray(img).resize((16, 16), Image.Resampling.BILINEAR, box=box))
+    np.testing.assert_array_equal(resize_center_crop(img, 16), want)
+
+
+def test_opencv_resize_is_pixel_close_to_pillow() -> None:
+    """OpenCV's result is within 2 grey levels of Pillow's on average, on photo-like images."""
+    pytest.importorskip("cv2", reason="opencv is not installed: pip install 'imagesets[fast]'")
+    assert imaging._cv2() is not None
+    for shape, size in (((235, 313), 224), ((375, 500), 224), ((375, 500), 64), ((20, 30), 64)):
+        img = photo(*shape, 11)
+        fast = resize_center_crop(img, size)
+        side = min(shape)
+        left, top = (shape[1] - side) / 2, (shape[0] - side) / 2
+        box = (left, top, left + side, top + side)
+        pil = Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR, box=box)
+        assert fast.shape == (size, size, 3) and fast.dtype == np.uint8
+        assert _mean_abs(fast, np.asarray(pil)) < 2, shape

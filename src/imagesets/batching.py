@@ -2,7 +2,10 @@
 
 Every batch is one vectorised gather (``np.take`` of the batch's indices along axis 0), never a
 Python loop over samples, so a shuffled epoch over a memory-mapped prepared split runs at the
-speed of the gather itself (about 7 M samples/s for MNIST-shaped data on two cores).
+speed of the gather itself (about 5 M samples/s for MNIST-shaped data here). A converted batch
+(float, NCHW) is made in one pass: each chunk of rows is gathered, laid out and converted
+while it is in cache, and with ``workers=k`` the row blocks of a batch are split over k
+threads.
 
 The order of an epoch is a permutation drawn from ``np.random.default_rng([seed, epoch])``
 (PCG64), so it is identical on every machine and every numpy version that keeps PCG64's stream.
@@ -34,7 +37,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import os
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +47,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from ._parallel import default_workers
 from .errors import ArgumentError
 
 __all__ = [
@@ -152,7 +155,16 @@ class BatchOptions:
         transform: ``transform(images, rng) -> images`` run on each converted batch with
             ``rng = BatchPlan.rng(batch_number)``, so augmentation is reproducible per seed.
         workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and
-            batches in flight (default: twice the workers); unused for arrays.
+            batches in flight (default: twice the workers). For an array, ``workers`` threads
+            share the conversion of each batch (``normalize``, ``dtype``, ``layout``) by row
+            blocks (default 1: on the shared 2-core machine of bench/bench_batches.py a second
+            thread lost 10-35 %, the copies being memory-bound and the other core busy; on
+            idle cores try ``workers=os.cpu_count()``); ``prefetch`` is unused.
+        chw_copy: for a re-iterable feed (:class:`EpochBatches`, ``torch_loader``,
+            ``to_tf_dataset``) of an RGB array served ``layout="NCHW"``: keep one channels-first
+            copy of the whole array in memory, made on the first epoch, so that later batches
+            are gathered without the per-batch HWC->CHW transpose (about 40 % of a float32
+            CIFAR epoch). Costs one more copy of the images in RAM; ignored otherwise.
 
     Every field is checked when the options are made; a bad one raises :class:`ArgumentError`
     naming it. Integers may be numpy integers and are stored as ``int``.
@@ -176,12 +188,13 @@ class BatchOptions:
     transform: Transform | None = None
     workers: int | None = None
     prefetch: int | None = None
+    chw_copy: bool = False
 
     def __post_init__(self) -> None:
         put = functools.partial(object.__setattr__, self)
         put("batch_size", _whole("batch_size", self.batch_size, 1))
         put("epoch", _whole("epoch", self.epoch, 0))
-        for name in ("shuffle", "drop_last", "normalize"):
+        for name in ("shuffle", "drop_last", "normalize", "chw_copy"):
             put(name, _flag(name, getattr(self, name)))
         put("shard", _shard_pair(self.shard))
         seed = _optional_whole("seed", self.seed, 0)
@@ -365,21 +378,93 @@ def _as_nchw(x: Array) -> Array:
 _LAYOUTS: dict[str, Callable[[Array], Array]] = {"NHWC": _as_nhwc, "NCHW": _as_nchw}
 
 
-def _convert(x: Array, conv: _Convert) -> Array:
-    """Change the layout on the uint8 batch, then convert dtype in one pass into one array.
+#: uint8 bytes of one chunk of a batch: the gathered rows and their converted copy stay in the
+#: core's L2 cache between the gather, the layout change and the conversion.
+_CHUNK_BYTES = 1 << 18
+#: Output bytes below which a batch is converted in the calling thread only (a hand-off to the
+#: pool costs tens of microseconds).
+_PARALLEL_BYTES = 1 << 18
 
-    A strided float transpose is slower than a uint8 one, and two float temporaries per batch
-    make glibc return and re-fault the pages every batch (8x slower, bench_batches.py).
+
+def _out_shape(shape: tuple[int, ...], layout: Layout) -> tuple[int, ...]:
+    """The served shape of a uint8 batch of ``shape`` (N, H, W[, C]) in ``layout``."""
+    if layout == "NHWC":
+        return shape
+    return (shape[0], 1, *shape[1:]) if len(shape) == 3 else (shape[0], shape[3], *shape[1:3])
+
+
+def _convert_rows(out: Array, rows: Callable[[int, int], Array], conv: _Convert) -> None:
+    """Fill ``out`` (the served batch) from ``rows(start, stop)`` (uint8 samples), chunk by
+    chunk: each chunk is gathered, laid out and converted while it is in cache.
+
+    ``normalize`` casts each uint8 to the target dtype and divides in it (SIMD loops on the
+    chunk in cache): for float32 exactly ``np.float32(x) / np.float32(255)``, the values of
+    torchvision's ``ToTensor``. Numpy's copies and ufuncs release the GIL, so several threads
+    can fill parts of one batch.
     """
-    packed = np.ascontiguousarray(_LAYOUTS[conv.layout](x))
-    if conv.dtype is None:
-        return packed
-    out = np.empty(packed.shape, conv.dtype)
-    if conv.normalize:
-        np.divide(packed, 255, out=out, dtype=conv.dtype)
-    else:
-        out[...] = packed
+    n = len(out)
+    if n == 0:
+        return
+    sample = max(1, out[0].size)
+    step = max(1, _CHUNK_BYTES // sample)
+    arrange = _LAYOUTS[conv.layout]
+    scale = out.dtype.type(255)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        chunk = out[start:stop]
+        np.copyto(chunk, arrange(rows(start, stop)), casting="unsafe")
+        if conv.normalize:
+            np.divide(chunk, scale, out=chunk)
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per size, shared by every feed (its threads idle between batches)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imagesets-convert")
+
+
+def _convert_batch(
+    shape: tuple[int, ...], rows: Callable[[int, int], Array], conv: _Convert, parts: int
+) -> Array:
+    """A new batch of ``shape`` (uint8 N, H, W[, C]) served as ``conv`` says, made from
+    ``rows`` in one pass, split into ``parts`` row ranges converted in parallel."""
+    out = np.empty(_out_shape(shape, conv.layout), conv.dtype or np.uint8)
+    n = shape[0]
+    parts = min(parts, n) if out.nbytes >= _PARALLEL_BYTES else 1
+    if parts <= 1:
+        _convert_rows(out, rows, conv)
+        return out
+    bounds = [n * k // parts for k in range(parts + 1)]
+
+    def part(k: int) -> None:
+        lo = bounds[k]
+        _convert_rows(out[lo : bounds[k + 1]], lambda a, b: rows(lo + a, lo + b), conv)
+
+    futures = [_pool(parts - 1).submit(part, k) for k in range(1, parts)]
+    try:
+        part(0)
+    finally:
+        for future in futures:
+            future.result()
     return out
+
+
+def _convert(x: Array, conv: _Convert, parts: int = 1) -> Array:
+    """A gathered uint8 batch served as ``conv`` says (a fresh array, or ``x`` itself)."""
+    if conv.dtype is None and conv.layout == "NHWC":
+        return x
+    return _convert_batch(x.shape, lambda a, b: x[a:b], conv, parts)
+
+
+def _gather_convert(images: Images, idx: IndexArray, conv: _Convert, parts: int) -> Array:
+    """Gather the samples ``idx`` and serve them as ``conv`` says, fused for arrays: each
+    chunk of rows is gathered straight into the converted batch, never a whole uint8 copy."""
+    if not isinstance(images, np.ndarray):
+        return _convert(_gather(images, idx), conv, parts)
+    if conv.dtype is None and conv.layout == "NHWC":
+        return _gather(images, idx)
+    shape = (len(idx), *images.shape[1:])
+    return _convert_batch(shape, lambda a, b: np.take(images, idx[a:b], axis=0), conv, parts)
 
 
 def _gather(images: Images, idx: IndexArray) -> Array:
@@ -420,8 +505,10 @@ def batches(
         images: uint8 ``(N, H, W)`` or ``(N, H, W, C)`` array (a read-only ``np.memmap`` is
             ideal), or a :class:`SampleSource` decoded on access, which is gathered in
             ``workers`` threads (default: all cores) with ``prefetch`` batches in flight
-            (default: twice the workers). An array is gathered in the calling thread: threads
-            made a normalized NCHW CIFAR epoch 2.7x slower here (the copies are memory-bound).
+            (default: twice the workers). An array is gathered in the calling thread; a
+            converted batch (float, NCHW) is gathered and converted chunk by chunk in one pass,
+            its row blocks split over ``workers`` threads (default 1, see
+            :class:`BatchOptions`).
         labels: integer array ``(N,)``; served as int64.
         batch_size: samples per batch; the last batch is shorter unless ``drop_last``.
         options: the keywords of :class:`BatchOptions` (``shuffle=True, seed=None, epoch=0,
@@ -443,11 +530,22 @@ def feed(
     _check_arrays(images, labels)
     plan = BatchPlan.create(len(images), options)
     conv = _Convert(options.out_dtype, options.normalize, options.layout)
-    tasks = _tasks(images, labels, plan, conv, options.transform)
+    labels = labels.astype(np.int64)  # once per epoch, so each batch's labels are one take
     if isinstance(images, np.ndarray):
-        return (task() for task in tasks)
-    threads = options.workers or os.cpu_count() or 1
+        images = images.view(np.ndarray)  # a memmap's pages, without np.memmap's per-slice cost
+        if conv.dtype is None and conv.layout == "NHWC" and options.transform is None:
+            return _plain(images, labels, plan)
+        parts = options.workers or 1
+        return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
+    threads = options.workers or default_workers()
+    tasks = _tasks(images, labels, plan, conv, options.transform, 1)
     return _threaded(tasks, threads, options.prefetch or 2 * threads)
+
+
+def _plain(images: Array, labels: Array, plan: BatchPlan) -> Iterator[tuple[Array, Array]]:
+    """The stored uint8 batches: one fancy-index gather each, no per-batch Python beyond it."""
+    for idx in plan.batch_indices():
+        yield images[idx], labels[idx]
 
 
 def _tasks(
@@ -456,10 +554,11 @@ def _tasks(
     plan: BatchPlan,
     conv: _Convert,
     transform: Transform | None,
+    parts: int,
 ) -> Iterator[Callable[[], tuple[Array, Array]]]:
     for number, idx in enumerate(plan.batch_indices()):
         rng = plan.rng(number) if transform is not None else None
-        yield _Task(images, labels, idx, conv, transform, rng)
+        yield _Task(images, labels, idx, conv, transform, rng, parts)
 
 
 @dataclass(frozen=True)
@@ -472,13 +571,13 @@ class _Task:
     conv: _Convert
     transform: Transform | None
     rng: np.random.Generator | None
+    parts: int  # threads converting this batch (1 inside a decoding pool)
 
     def __call__(self) -> tuple[Array, Array]:
-        x = _convert(_gather(self.images, self.idx), self.conv)
+        x = _gather_convert(self.images, self.idx, self.conv, self.parts)
         if self.transform is not None and self.rng is not None:
             x = self.transform(x, self.rng)
-        y = np.take(self.labels, self.idx).astype(np.int64)
-        return x, y
+        return x, self.labels[self.idx]
 
 
 def _threaded(tasks: Iterator[Callable[[], _T]], workers: int, prefetch: int) -> Iterator[_T]:
@@ -495,6 +594,16 @@ def _threaded(tasks: Iterator[Callable[[], _T]], workers: int, prefetch: int) ->
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _wants_chw_copy(images: Images, options: BatchOptions) -> bool:
+    """Whether a channels-first copy of ``images`` serves ``options`` (see ``chw_copy``)."""
+    return (
+        options.chw_copy
+        and options.layout == "NCHW"
+        and isinstance(images, np.ndarray)
+        and images.ndim == 4
+    )
 
 
 class EpochBatches:
@@ -515,6 +624,7 @@ class EpochBatches:
         self.images, self.labels, self.options = images, np.asarray(labels), options
         _check_arrays(images, self.labels)
         self.epoch = options.epoch
+        self._chw: Array | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Serve ``epoch`` on the next iteration (then ``epoch + 1``, ...)."""
@@ -522,7 +632,13 @@ class EpochBatches:
 
     def __iter__(self) -> Iterator[tuple[Array, Array]]:
         epoch, self.epoch = self.epoch, self.epoch + 1
-        return feed(self.images, self.labels, replace(self.options, epoch=epoch))
+        options = replace(self.options, epoch=epoch)
+        images = self.images
+        if _wants_chw_copy(images, options):
+            if self._chw is None:
+                self._chw = np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2))
+            images, options = self._chw, replace(options, layout="NHWC")  # already (N, C, H, W)
+        return feed(images, self.labels, options)
 
     def __len__(self) -> int:
         return len(BatchPlan(len(self.images), self.options))
