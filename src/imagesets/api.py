@@ -87,6 +87,7 @@ def load(
     root: PathLike | None = None,
     progress: bool = True,
     options: Mapping[str, Any] | None = None,
+    rebuild: bool = True,
 ) -> Dataset:
     """Load a dataset: download, verify and prepare it on first use, then memory-map it.
 
@@ -99,7 +100,10 @@ def load(
         root: cache root (default ``$IMAGESETS_HOME`` or the user cache dir).
         progress: progress bars on stderr (only when it is a terminal).
         options: reader options that change the prepared arrays, each variant cached apart
-            (``{"raw_labels": True}`` for SVHN, ``{"size": 64}`` for image folders).
+            (``{"raw_labels": True}`` for SVHN, ``{"size": 64}`` for image folders; a folder
+            dataset defaults to the form it was prepared as).
+        rebuild: for a folder dataset whose folder changed since it was prepared, ``False``
+            raises a CacheError naming the changes instead of rebuilding.
 
     Returns:
         a :class:`Dataset`; ``ds["train"].images`` is uint8 ``(60000, 28, 28)`` for MNIST.
@@ -114,15 +118,37 @@ def load(
     from .variant import Variant
 
     spec, cache = _resolve(name, root)
+    _check_bool(normalize=normalize, rebuild=rebuild)
+    spec = _current(spec, cache, sample, options, rebuild)
     wanted = _orchestrator.check_splits(spec, splits)
     variant = Variant.of(sample, options, spec)
-    _check_bool(normalize=normalize)
     opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress)
+    spec = _settled(spec, cache, {s: st.manifest for s, st in opened.items()})
     loaded = {s: _split(spec, s, st, normalize) for s, st in opened.items()}
     first = next(iter(opened.values()), None)
     edition = first.manifest.edition if first else ""
     path = first.path.parent if first else None
     return Dataset(_info(spec, edition=edition, sample=sample, path=path), loaded)
+
+
+def _current(
+    spec: DatasetSpec, cache: Cache, sample: bool, options: Any, rebuild: bool
+) -> DatasetSpec:
+    """A folder dataset's entry brought up to date with its folder (others as they are)."""
+    if sample or not any(e.local is not None for e in spec.editions):
+        return spec
+    from .folders import refresh
+
+    return refresh(spec, cache, options, rebuild=rebuild)
+
+
+def _settled(spec: DatasetSpec, cache: Cache, built: Mapping[str, Any]) -> DatasetSpec:
+    """A folder dataset's entry with the counts of images kept (others as they are)."""
+    if not any(e.local is not None for e in spec.editions):
+        return spec
+    from .folders import settle
+
+    return settle(spec, cache, built)
 
 
 def _check_bool(**flags: object) -> None:
@@ -179,6 +205,7 @@ def load_data(
     if label_mode not in ("fine", "coarse"):
         raise ArgumentError(f"label_mode must be 'fine' or 'coarse', found {label_mode!r}")
     key = "labels" if label_mode == "fine" else "coarse_labels"
+    spec = _current(spec, cache, sample, options, True)
     wanted = _orchestrator.check_splits(spec, ["train", "test"])
     variant = Variant.of(sample, options, spec)
     opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress, mode="c")
@@ -246,9 +273,10 @@ def prepare(
     from .variant import Variant
 
     spec, cache = _resolve(name, root)
+    _check_bool(force=force)
+    spec = _current(spec, cache, sample, options, True)
     wanted = _orchestrator.check_splits(spec, splits)
     variant = Variant.of(sample, options, spec)
-    _check_bool(force=force)
     return _orchestrator.prepare(spec, wanted, cache, variant, force=force, progress=progress)
 
 
