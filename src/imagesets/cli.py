@@ -323,9 +323,7 @@ def _split_opts(p: argparse.ArgumentParser, many: bool) -> None:
     if many:
         p.add_argument("--split", action="append", help="a split (repeatable; default: all)")
     else:
-        p.add_argument(
-            "--split", help="the split (default: train, else the dataset's first split)"
-        )
+        p.add_argument("--split", help="the split (default: train, else the dataset's first split)")
 
 
 def _sample(p: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ SUFFIX = "-folder"
 
 def _is_builtin(name: str) -> bool:
     try:
-        return catalog.get(name).source == "builtin"
+        return catalog.get(name).source.startswith("builtin")
     except ImagesetsError:
         return False
 
@@ -244,7 +244,8 @@ def _changes(entry: Mapping[str, Any], built: Mapping[str, Manifest]) -> dict[st
         old = _old_rows(manifest)
         if split in listings:
             new = parse_rows(take(root / edition["splits"][split]["root"]).rows)
-            out[split] = diff(old, new) or Change((), (), ("(file contents)",))
+            recent = "a file written just before the build (same size and mtime, other bytes)"
+            out[split] = diff(old, new) or Change((), (), (recent,))
         else:
             out[split] = Change((), (f"{split}/",), ())
     return out
@@ -255,7 +256,7 @@ def _old_rows(manifest: Manifest) -> dict[str, tuple[int, int]]:
     if blob is None:
         return {}
     try:
-        return parse_rows((manifest.path.parent / blob.file).read_bytes())
+        return parse_rows((manifest.path / blob.file).read_bytes())
     except (OSError, ValueError, IndexError):
         return {}
 
@@ -350,6 +351,7 @@ def _unchanged(spec: DatasetSpec, edition: Any, built: Mapping[str, Manifest], r
         recorded = built[split].get("listing")
         if not _listed(built[split]) or listings.get(split) != recorded:
             return False
+        assert isinstance(recorded, Mapping)
         folder = local_roles(edition, split)["root"]
         if not take(folder, racy_since=recorded["racy_since"]).matches(recorded):
             return False

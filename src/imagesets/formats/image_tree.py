@@ -172,7 +172,9 @@ def scan_tree(
     since = racy_since or {}
     names = split_folders(root)
     if not names:
-        scan = scan_split(root, label_depth=label_depth, class_name=one, racy_since=since.get("all"))
+        scan = scan_split(
+            root, label_depth=label_depth, class_name=one, racy_since=since.get("all")
+        )
         return TreeScan(root, {"all": scan})
     splits = {
         n.lower(): scan_split(
