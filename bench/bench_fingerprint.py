@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from imagesets.listing import take  # noqa: E402
+from imagesets.listing import take
 
 
 def build(root: Path, n: int, classes: int = 1000) -> list[str]:

@@ -74,7 +74,7 @@ def test_same_size_overwrite_within_the_timestamp_tick_is_seen(photos: Path) -> 
     data[-10] ^= 0xFF
     target.write_bytes(bytes(data))
     os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
-    with pytest.raises(CacheError, match=f"~dog/{target.name}|file contents"):
+    with pytest.raises(CacheError, match="same size and mtime, other bytes"):
         imagesets.from_folder(photos, size=16, progress=False, rebuild=False)
 
 
