@@ -188,6 +188,8 @@ def from_folder(
     if max_side is not None:
         options["max_side"] = max_side
     cache = Cache.at(root)
+    if name is not None:
+        check_name(name, "dataset name", "from_folder")
     entry_name = name or _name_for(_check_root(Path(path)))
     variant = Variant.of(False, options)
     built = _prepared(cache, entry_name, variant.name)
