@@ -104,7 +104,8 @@ def test_fixed_size_reader_round_trip(tmp_path: Path, workers: int) -> None:
     assert facts.count == len(kept) == 6
     assert {s.path: s.reason for s in facts.skipped or ()} == tree.skipped
     assert set(tree.skipped.values()) == {"truncated", "zero bytes", "not an image"}
-    assert facts.extras == {"ignored": {**tree.ignored, "outside_class_folder": 0}}
+    assert facts.extras["ignored"] == {**tree.ignored, "outside_class_folder": 0}
+    assert facts.extras["listing"]["files"] == 9 and "listing" in out.blobs
     images, labels = out.arrays["images"], out.arrays["labels"]
     assert images.shape == (6, 32, 32, 3) and images.dtype == np.uint8
     assert labels.dtype == np.int64

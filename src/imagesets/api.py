@@ -90,6 +90,7 @@ def load(
     validation: int | float | None = None,
     split_fractions: Mapping[str, int | float] | None = None,
     seed: int = 0,
+    rebuild: bool = True,
 ) -> Dataset:
     """Load a dataset: download, verify and prepare it on first use, then memory-map it.
 
@@ -105,7 +106,8 @@ def load(
         root: cache root (default ``$IMAGESETS_HOME`` or the user cache dir).
         progress: progress bars on stderr (only when it is a terminal).
         options: reader options that change the prepared arrays, each variant cached apart
-            (``{"raw_labels": True}`` for SVHN, ``{"size": 64}`` for image folders).
+            (``{"raw_labels": True}`` for SVHN, ``{"size": 64}`` for image folders; a folder
+            dataset defaults to the form it was prepared as).
         validation: carve a ``validation`` split out of ``train``: a fraction in (0, 1) or a
             number of images, stratified by label and seeded; ``train`` keeps the rest
             (``load("cifar10", validation=0.1)`` gives train 45,000, validation 5,000, test).
@@ -115,6 +117,8 @@ def load(
             rows left over when they sum below 1 are left out).
         seed: the seed of ``validation`` and ``split_fractions`` (a non-negative int); the
             same seed gives the same rows on any machine and numpy version.
+        rebuild: for a folder dataset whose folder changed since it was prepared, ``False``
+            raises a CacheError naming the changes instead of rebuilding.
 
     Slices and parts are index views over the same memory maps (no image copied), and each
     records how it was made in ``split.manifest["subsplit"]`` (parent split, seed,
@@ -135,10 +139,12 @@ def load(
     from .variant import Variant
 
     spec, cache = _resolve(name, root)
+    _check_bool(normalize=normalize, rebuild=rebuild)
+    spec = _current(spec, cache, sample, options, rebuild)
     wanted = _orchestrator.check_splits(spec, splits)
     variant = Variant.of(sample, options, spec)
-    _check_bool(normalize=normalize)
     opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress)
+    spec = _settled(spec, cache, {s: st.manifest for s, st in opened.items()})
     loaded = {s: _split(spec, s, st, normalize) for s, st in opened.items()}
     asked = [splits] if isinstance(splits, str) else list(splits or ())
     if any("[" in s for s in asked):
@@ -173,6 +179,26 @@ def _sliced(loaded: Mapping[str, Split], names: Sequence[str]) -> dict[str, Spli
         how = {"how": "slice", "slice": text[len(spec.base) :], "rows": [rows.start, rows.stop]}
         out[text] = base.select(rows, name=text, how=how)
     return out
+
+
+def _current(
+    spec: DatasetSpec, cache: Cache, sample: bool, options: Any, rebuild: bool
+) -> DatasetSpec:
+    """A folder dataset's entry brought up to date with its folder (others as they are)."""
+    if sample or not any(e.local is not None for e in spec.editions):
+        return spec
+    from .folders import refresh
+
+    return refresh(spec, cache, options, rebuild=rebuild)
+
+
+def _settled(spec: DatasetSpec, cache: Cache, built: Mapping[str, Any]) -> DatasetSpec:
+    """A folder dataset's entry with the counts of images kept (others as they are)."""
+    if not any(e.local is not None for e in spec.editions):
+        return spec
+    from .folders import settle
+
+    return settle(spec, cache, built)
 
 
 def _check_bool(**flags: object) -> None:
@@ -229,6 +255,7 @@ def load_data(
     if label_mode not in ("fine", "coarse"):
         raise ArgumentError(f"label_mode must be 'fine' or 'coarse', found {label_mode!r}")
     key = "labels" if label_mode == "fine" else "coarse_labels"
+    spec = _current(spec, cache, sample, options, True)
     wanted = _orchestrator.check_splits(spec, ["train", "test"])
     variant = Variant.of(sample, options, spec)
     opened = _orchestrator.open_splits(spec, wanted, cache, variant, progress=progress, mode="c")
@@ -296,9 +323,10 @@ def prepare(
     from .variant import Variant
 
     spec, cache = _resolve(name, root)
+    _check_bool(force=force)
+    spec = _current(spec, cache, sample, options, True)
     wanted = _orchestrator.check_splits(spec, splits)
     variant = Variant.of(sample, options, spec)
-    _check_bool(force=force)
     return _orchestrator.prepare(spec, wanted, cache, variant, force=force, progress=progress)
 
 

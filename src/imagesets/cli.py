@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     from PIL import Image
 
+    from .catalog import DatasetSpec
     from .dataset import Split
 
     Array = np.ndarray[Any, Any]
@@ -51,10 +52,24 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.name) for s in specs)
     for s in specs:
-        counts = ", ".join(f"{sp.name} {sp.count:,}" for sp in s.splits)
         shape = "x".join(map(str, s.image_shape)) or "various"
-        _out(f"{s.name:<{width}}  {shape:<8}  {len(s.classes):>4} classes  {counts}")
+        _out(f"{s.name:<{width}}  {shape:<8}  {len(s.classes):>4} classes  {_counts(s)}")
     return 0
+
+
+def _counts(spec: DatasetSpec) -> str:
+    """``train 18 (3 skipped), test 5``: images kept per split, and for a folder dataset the
+    files its prepared form skipped (undecodable), shown apart."""
+    local = next((e for e in spec.editions if e.local is not None), None)
+    parts = []
+    for sp in spec.splits:
+        skipped = local.counts.get(sp.name, sp.count) - sp.count if local else 0
+        parts.append(f"{sp.name} {sp.count:,}" + (f" ({skipped:,} skipped)" if skipped else ""))
+    return ", ".join(parts)
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape)) if shape else "variable (packed, decoded on access)"
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -62,6 +77,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         return _print_skipped(args)
     info = api.info(args.name, root=args.root)
     files = api.files(args.name, root=args.root)
+    spec = next(s for s in api.list_datasets(root=args.root) if s.name == info.name)
     if args.json:
         data = info.as_dict()
         data["files"] = [dataclasses.asdict(f) for f in files]
@@ -71,8 +87,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     for label, value in (("homepage", info.homepage), ("license", info.license)):
         if value:
             _out(f"  {label}: {value}")
-    _out("  splits: " + ", ".join(f"{k} {v:,}" for k, v in info.splits.items()))
-    _out(f"  image shape: {info.image_shape}, {len(info.classes)} classes")
+    _out("  splits: " + _counts(spec))
+    _out(f"  image shape: {_shape(info.image_shape)}, {len(info.classes)} classes")
     _out("  classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(info.classes)))
     for key, names in info.label_names.items():
         _out(f"  {key}: " + ", ".join(names))
@@ -156,13 +172,21 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _load_split(args: argparse.Namespace) -> Split:
-    """The split ``--split`` of ``NAME`` (prepared first if needed), with --sample/--option."""
+    """The split ``--split`` of ``NAME`` (prepared first if needed), with --sample/--option.
+
+    Without ``--split``: ``train``, or the dataset's first split when it has no ``train`` (a
+    folder without split folders has only ``all``); without ``--option``: the default form
+    (a folder dataset's is the one ``prepare-folder`` built). Sets ``args.split``.
+    """
+    if args.split is None:
+        names = list(api.info(args.name, root=args.root).splits)
+        args.split = "train" if "train" in names or not names else names[0]
     ds = api.load(
         args.name,
         [args.split],
         root=args.root,
         sample=args.sample,
-        options=_options(args),
+        options=_options(args) or None,
         progress=_progress(args),
     )
     return ds[args.split]
@@ -175,6 +199,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     split = _load_split(args)
     for key, arr in split.arrays.items():
         _out(f"{args.split}_{key} shape : {tuple(arr.shape)}")
+    if args.index is None:  # example 100 (the README's), or the first of a small split
+        args.index = 100 if len(split) > 100 else 0
     if not 0 <= args.index < len(split):
         raise ImagesetsError(
             f"--index {args.index} is out of range: {args.split} has "
@@ -261,9 +287,12 @@ def cmd_prepare_folder(args: argparse.Namespace) -> int:
         root=args.root,
         persist=True,
         progress=_progress(args),
+        force=args.force,
     )
     total = sum(len(s) for s in ds.splits.values())
     skipped = sum(len(s.skipped) for s in ds.splits.values())
+    shape = _shape(ds.info.image_shape)
+    _out(f"dataset {ds.info.name}: {args.path} ({shape})")
     for name, split in ds.splits.items():
         _out(f"{name}\t{len(split)} images\t{len(split.classes)} classes")
     _out(
@@ -294,7 +323,7 @@ def _split_opts(p: argparse.ArgumentParser, many: bool) -> None:
     if many:
         p.add_argument("--split", action="append", help="a split (repeatable; default: all)")
     else:
-        p.add_argument("--split", default="train", help="the split (default: train)")
+        p.add_argument("--split", help="the split (default: train, else the dataset's first split)")
 
 
 def _sample(p: argparse.ArgumentParser) -> None:
@@ -358,7 +387,7 @@ def _setup_show(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
     _sample(p)
-    p.add_argument("--index", type=int, default=100)
+    p.add_argument("--index", type=int, help="the example (default: 100, or 0 if fewer)")
     p.add_argument("--out", help="write the image, scaled up, as this PNG")
     p.add_argument("--scale", type=int, help="enlargement (default: to about 224 pixels)")
 
@@ -392,11 +421,18 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
 
 def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="a folder of class folders (optionally under train/, test/)")
-    p.add_argument("--name", help="dataset name (default: the folder's name)")
+    p.add_argument(
+        "--name", help="dataset name (default: the folder's name; NAME-folder for a built-in's)"
+    )
     form = p.add_mutually_exclusive_group()
     form.add_argument("--size", type=int, help="fixed-size arrays SIZExSIZE (resize + crop)")
     form.add_argument("--max-side", type=int, help="packed JPEGs re-encoded to this max side")
-    p.add_argument("--label-depth", type=int, help="cut label paths to this many levels")
+    p.add_argument(
+        "--label-depth",
+        type=int,
+        help="cut label paths to this many levels; 0: the whole folder is one class",
+    )
+    p.add_argument("--force", action="store_true", help="rebuild even if the folder is unchanged")
 
 
 def _setup_hash(p: argparse.ArgumentParser) -> None:

@@ -19,7 +19,17 @@ from .catalog import DatasetSpec, Edition
 from .errors import ArgumentError, CacheError
 from .manifest import FORMAT_VERSION, Manifest
 
-__all__ = ["DEFAULT", "SAMPLE", "Variant", "expected_sources", "is_fresh", "local_roles"]
+__all__ = [
+    "DEFAULT",
+    "SAMPLE",
+    "Variant",
+    "expected_sources",
+    "is_fresh",
+    "local_edition",
+    "local_fresh",
+    "local_roles",
+    "recorded_options",
+]
 
 DEFAULT = "default"
 SAMPLE = "sample"
@@ -41,7 +51,8 @@ class Variant:
         spec: DatasetSpec | None = None,
     ) -> Variant:
         """A variant, its options checked: a mapping of names to bool, int or str values, and
-        (given ``spec``) only options that the dataset's readers take.
+        (given ``spec``) only options that the dataset's readers take. ``options=None`` for a
+        folder dataset is the variant it was prepared as (:func:`recorded_options`).
 
         Raises:
             ArgumentError: ``options`` not a mapping, a bad key or value, or an option the
@@ -49,6 +60,8 @@ class Variant:
         """
         if not isinstance(sample, bool):
             raise ArgumentError(f"sample must be True or False, found {sample!r}")
+        if options is None and spec is not None and not sample:
+            options = recorded_options(spec)
         if options is not None and not isinstance(options, Mapping):
             raise ArgumentError(
                 f"options must be a dict of reader options such as {{'size': 64}}, found "
@@ -103,6 +116,33 @@ def _check_known(spec: DatasetSpec, sample: bool, keys: list[str]) -> None:
         )
 
 
+def local_edition(spec: DatasetSpec) -> Edition | None:
+    """The local edition of a folder dataset (``from_folder``, ``prepare-folder``), or None."""
+    return next((e for e in spec.editions if e.local is not None), None)
+
+
+def recorded_options(spec: DatasetSpec) -> dict[str, Any] | None:
+    """The reader options a folder dataset was prepared with (``{"size": 64}``, or ``{}`` for
+    the packed store), as its entry records them under the edition option ``prepared``; None
+    for other datasets (and for folder entries written before it was recorded)."""
+    edition = local_edition(spec)
+    prepared = edition.options.get("prepared") if edition is not None else None
+    return dict(prepared) if isinstance(prepared, Mapping) else None
+
+
+def local_fresh(edition: Edition, split: str, manifest: Manifest) -> bool:
+    """A split of a folder dataset is fresh when the manifest's listing (the fingerprint its
+    reader took before reading) and classes are those of the entry; the entry is brought up
+    to date with the folder by :func:`imagesets.folders.refresh` before any load."""
+    listings = edition.options.get("listings")
+    expected = listings.get(split) if isinstance(listings, Mapping) else None
+    return (
+        expected is not None
+        and manifest.get("listing") == dict(expected)
+        and list(manifest.classes) == list(edition.options.get("classes", manifest.classes))
+    )
+
+
 def local_roles(edition: Edition, split: str) -> dict[str, Path]:
     """A local edition's ``{role: folder}`` for one split (paths relative to ``local``)."""
     base = Path(edition.local or ".")
@@ -151,4 +191,5 @@ def is_fresh(spec: DatasetSpec, split: str, variant: Variant, manifest: Manifest
         and split in edition.splits
         and dict(manifest.sources) == expected_sources(edition, split)
         and dict(manifest.options) == dict(variant.options)
+        and (edition.local is None or local_fresh(edition, split, manifest))
     )

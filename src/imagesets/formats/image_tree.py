@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import FormatError
+from ..listing import IMAGE_SUFFIXES, Listing, take
 from . import ReadRequest, ReadResult, Skip, SplitWriter
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
@@ -42,21 +43,11 @@ __all__ = [
     "read_split",
     "scan_split",
     "scan_tree",
+    "split_folders",
 ]
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
-)
 SPLIT_NAMES = frozenset({"train", "test", "val", "validation"})
-_SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini"})
 _REASONS = ("hidden", "system", "not_image", "outside_class_folder")
-
-#: ignore reason -> test on a file name, tried in order.
-_FILE_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("hidden", lambda name: name.startswith(".")),
-    ("system", lambda name: name.lower() in _SYSTEM_FILES),
-    ("not_image", lambda name: name[name.rfind(".") :].lower() not in IMAGE_SUFFIXES),
-)
 
 
 # --- scanning ----------------------------------------------------------------------------------
@@ -72,6 +63,8 @@ class SplitScan:
         label_paths: each file's label path (same length as ``files``).
         ignored: reason -> count of files left out (every reason present, maybe 0).
         skipped: folders left out with a reason: symlink loops.
+        listing: the walk's fingerprint (:class:`imagesets.listing.Listing`), taken before
+            any file is read.
     """
 
     root: Path
@@ -79,6 +72,7 @@ class SplitScan:
     label_paths: tuple[str, ...]
     ignored: Mapping[str, int]
     skipped: tuple[Skip, ...] = ()
+    listing: Listing | None = field(default=None, repr=False, compare=False)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -111,8 +105,11 @@ class TreeScan:
         return tuple(sorted({p for split in self.splits.values() for p in split.label_paths}))
 
 
-def _label(parts: Sequence[str], is_leaf: bool, label_depth: int | None) -> str | None:
-    """The label path of a file in the folder ``parts``, or None if outside a class folder."""
+def _label(parts: Sequence[str], is_leaf: bool, label_depth: int | None, one: str) -> str | None:
+    """The label path of a file in the folder ``parts``, or None if outside a class folder;
+    ``label_depth=0`` puts every image in the one class ``one``."""
+    if label_depth == 0:
+        return one
     if label_depth is None:
         return "/".join(parts) if parts and is_leaf else None
     if not parts or (not is_leaf and len(parts) < label_depth):
@@ -120,69 +117,77 @@ def _label(parts: Sequence[str], is_leaf: bool, label_depth: int | None) -> str 
     return "/".join(parts[:label_depth])
 
 
-def _walk(
-    root: Path, counts: dict[str, int], loops: list[str]
-) -> Iterator[tuple[tuple[str, ...], bool, str]]:
-    """(folder parts, folder is a leaf, file name) under ``root``; counts hidden folders.
-
-    Symlinked folders are followed (a symlinked class folder is a class like any other); a
-    link back to a folder already on the walk (a loop) is not, and its path goes to ``loops``.
-    """
-    seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        info = Path(dirpath).stat()
-        seen.add((info.st_dev, info.st_ino))
-        hidden = [d for d in dirnames if d.startswith(".")]
-        counts["hidden"] += len(hidden)
-        keep = []
-        for d in sorted(d for d in dirnames if not d.startswith(".")):
-            target = Path(dirpath, d).stat()
-            if (target.st_dev, target.st_ino) in seen:
-                loops.append(Path(dirpath, d).relative_to(root).as_posix())
-            else:
-                keep.append(d)
-        dirnames[:] = keep
-        rel = Path(dirpath).relative_to(root)
-        parts = () if rel == Path() else rel.parts
-        for name in sorted(filenames):
-            yield parts, not dirnames, name
-
-
-def scan_split(root: Path, *, label_depth: int | None = None) -> SplitScan:
-    """Scan one split folder (see the module docstring for the rules)."""
+def scan_split(
+    root: Path,
+    *,
+    label_depth: int | None = None,
+    class_name: str | None = None,
+    racy_since: int | None = None,
+) -> SplitScan:
+    """Scan one split folder (see the module docstring for the rules) in one walk, which also
+    fingerprints it (:func:`imagesets.listing.take`). ``label_depth=0`` makes every image one
+    class, ``class_name`` (default: the folder's name); ``racy_since``: see
+    :func:`imagesets.listing.take`."""
     if not root.is_dir():
         raise FormatError(f"{root}: expected a folder of class folders, found no folder")
-    counts = dict.fromkeys(_REASONS, 0)
+    listing = take(root, racy_since=racy_since)
+    counts = {**dict.fromkeys(_REASONS, 0), **listing.ignored}
+    one = class_name or root.name
     files: list[str] = []
     labels: list[str] = []
-    loops: list[str] = []
-    for parts, is_leaf, name in _walk(root, counts, loops):
-        reason = next((r for r, rule in _FILE_RULES if rule(name)), None)
-        label = _label(parts, is_leaf, label_depth) if reason is None else None
-        if reason is None and label is None:
-            reason = "outside_class_folder"
-        if reason is not None:
-            counts[reason] += 1
+    for folder in listing.folders:
+        label = _label(folder.parts, folder.is_leaf, label_depth, one)
+        if label is None:
+            counts["outside_class_folder"] += len(folder.files)
             continue
-        assert label is not None
-        files.append("/".join([*parts, name]))
-        labels.append(label)
-    skipped = tuple(Skip(p, "symlink loop: not followed") for p in loops)
-    return SplitScan(root, tuple(files), tuple(labels), counts, skipped)
+        prefix = "/".join(folder.parts)
+        files.extend(f"{prefix}/{n}" if prefix else n for n, _, _ in folder.files)
+        labels.extend([label] * len(folder.files))
+    skipped = tuple(Skip(p, "symlink loop: not followed") for p in listing.loops)
+    return SplitScan(root, tuple(files), tuple(labels), counts, skipped, listing)
 
 
-def scan_tree(root: Path, *, label_depth: int | None = None) -> TreeScan:
-    """Scan a tree; split folders at the top (``train``, ``test``, ``val``) become splits."""
+def split_folders(root: Path) -> list[str]:
+    """The split folder names at the top of ``root`` (``[]``: the tree is one split
+    ``"all"``): every non-hidden folder there must be a split name (``train``, ``test``...)."""
+    folders = [e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")]
+    if not folders or any(f.lower() not in SPLIT_NAMES for f in folders):
+        return []
+    return sorted(folders)
+
+
+def scan_tree(
+    root: Path,
+    *,
+    label_depth: int | None = None,
+    class_name: str | None = None,
+    racy_since: Mapping[str, int] | None = None,
+) -> TreeScan:
+    """Scan a tree; split folders at the top (``train``, ``test``, ``val``) become splits.
+    ``label_depth=0``: one class, ``class_name`` (default: the tree's folder name);
+    ``racy_since``: per split, see :func:`imagesets.listing.take`."""
     if not root.is_dir():
         raise FormatError(f"{root}: expected a folder, found none")
-    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
-    folders = [p for p in entries if p.is_dir()]
-    if not folders or any(p.name.lower() not in SPLIT_NAMES for p in folders):
-        return TreeScan(root, {"all": scan_split(root, label_depth=label_depth)})
-    splits = {p.name.lower(): scan_split(p, label_depth=label_depth) for p in folders}
+    one = class_name or root.name
+    since = racy_since or {}
+    names = split_folders(root)
+    if not names:
+        scan = scan_split(
+            root, label_depth=label_depth, class_name=one, racy_since=since.get("all")
+        )
+        return TreeScan(root, {"all": scan})
+    splits = {
+        n.lower(): scan_split(
+            root / n, label_depth=label_depth, class_name=one, racy_since=since.get(n.lower())
+        )
+        for n in names
+    }
+    entries = list(os.scandir(root))
     ignored = dict.fromkeys(_REASONS, 0)
-    ignored["outside_class_folder"] = sum(1 for p in entries if not p.is_dir())
-    ignored["hidden"] = sum(1 for p in root.iterdir() if p.name.startswith("."))
+    ignored["outside_class_folder"] = sum(
+        1 for e in entries if not e.is_dir() and not e.name.startswith(".")
+    )
+    ignored["hidden"] = sum(1 for e in entries if e.name.startswith("."))
     return TreeScan(root, splits, ignored)
 
 
@@ -201,18 +206,29 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Format ``image-folder``: the split folder ``request.files["root"]`` through the sink.
 
     Returns ``classes`` (label paths, the class index), ``skipped`` (``path`` relative to the
-    split folder), ``count`` (N) and the extras ``ignored`` (reason -> count), plus ``max_side``
-    and ``bytes`` when packed.
+    split folder), ``count`` (N) and the extras ``ignored`` (reason -> count) and ``listing``
+    (the fingerprint of the walk, taken before any file is read), plus ``max_side`` and
+    ``bytes`` when packed. The walk's rows go to the blob ``listing``, so a later check can
+    name the files that changed.
     """
     opts = ImageOptions.parse(request)
     given = request.options.get("classes")
-    scan = scan_split(Path(request.file("root")), label_depth=request.int_option("label_depth"))
+    depth = request.int_option("label_depth", low=0)
+    one = str(given[0]) if depth == 0 and given else None
+    scan = scan_split(Path(request.file("root")), label_depth=depth, class_name=one)
     classes = scan.classes if given is None else tuple(str(c) for c in given)
     source = ImageSource(str(scan.root), _records(scan, scan.labels(classes)))
     written = write_images(source, opts, out, request.progress)
+    assert scan.listing is not None
+    with out.blob("listing") as blob:
+        blob.write(scan.listing.rows)
     return ReadResult(
         classes=classes,
         skipped=(*scan.skipped, *written.skipped),
         count=written.count,
-        extras={"ignored": dict(scan.ignored), **written.extras},
+        extras={
+            "ignored": dict(scan.ignored),
+            "listing": dict(scan.listing.record()),
+            **written.extras,
+        },
     )
