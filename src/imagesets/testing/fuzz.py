@@ -106,6 +106,12 @@ def _sample(target: str) -> bytes:
         write = cifar.write_cifar_python if target == "cifar-python" else cifar.write_cifar_binary
         path = write(tmp / "c.tar.gz", "cifar10", fake["train"], fake["test"])
         return gzip.decompress(path.read_bytes())
+    if target == "stl10":
+        from .stl10 import fake_stl10_split, write_fake_stl10
+
+        data = {"train": fake_stl10_split(3, 10, seed=0, folds=True)}
+        path = write_fake_stl10(tmp / "s.tar.gz", data, [str(c) for c in range(10)])
+        return gzip.decompress(path.read_bytes())
     if target == "pickle":
         return cifar.py2_pickle(
             {b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2], b"batch_label": b"x"}
@@ -186,6 +192,14 @@ def _run_cifar(data: bytes, target: str) -> None:
     get_reader(target)(request, MemoryWriter())
 
 
+def _run_stl10(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "stl10_binary.tar")
+    get_reader("stl10-binary")(ReadRequest("stl10", "train", {"archive": path}), MemoryWriter())
+
+
 def _run_pickle(data: bytes, target: str) -> None:
     from .._pickle import pickled_dict, restricted_loads
     from ..formats.cifar import _python_labels
@@ -250,6 +264,7 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "emnist-member": _run_emnist,
     "cifar-python": _run_cifar,
     "cifar-binary": _run_cifar,
+    "stl10": _run_stl10,
     "pickle": _run_pickle,
     "mat": _run_mat,
     "mat-raw": _run_mat,
