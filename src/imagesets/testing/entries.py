@@ -39,7 +39,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .._registry import ALIASES
-from . import stl10
+from . import imagenette, stl10
 
 __all__ = [
     "FAKE_WRITERS",
@@ -372,6 +372,7 @@ FAKE_WRITERS: dict[str, Writer] = {
     "ilsvrc2012": write_ilsvrc2012_edition,
     "petimages": write_petimages_edition,
     "stl10-binary": stl10.write_stl10_edition,
+    "imagenette": imagenette.write_imagenette_edition,
 }
 FAKE_WRITERS.update({old: FAKE_WRITERS[new] for old, new in ALIASES.items() if new in FAKE_WRITERS})
 
