@@ -24,6 +24,8 @@ _FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "image-folder": ("imagesets.formats.image_tree:read_split", (*_IMAGES, "label_depth")),
     "ilsvrc2012": ("imagesets.formats.imagenet:read_split", _IMAGES),
     "petimages": ("imagesets.formats.petimages:read_split", (*_IMAGES, "seed", "test_fraction")),
+    "stl10-binary": ("imagesets.formats.stl10:read_split", ()),
+    "imagenette": ("imagesets.formats.imagenette:read_split", _IMAGES),
 }
 
 #: Older names a user's catalog entry may still give -> the format they now read as (the same

@@ -39,6 +39,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .._registry import ALIASES
+from . import imagenette, stl10
 
 __all__ = [
     "FAKE_WRITERS",
@@ -370,6 +371,8 @@ FAKE_WRITERS: dict[str, Writer] = {
     "svhn-full": write_svhn_full_edition,
     "ilsvrc2012": write_ilsvrc2012_edition,
     "petimages": write_petimages_edition,
+    "stl10-binary": stl10.write_stl10_edition,
+    "imagenette": imagenette.write_imagenette_edition,
 }
 FAKE_WRITERS.update({old: FAKE_WRITERS[new] for old, new in ALIASES.items() if new in FAKE_WRITERS})
 

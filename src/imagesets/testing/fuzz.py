@@ -106,6 +106,18 @@ def _sample(target: str) -> bytes:
         write = cifar.write_cifar_python if target == "cifar-python" else cifar.write_cifar_binary
         path = write(tmp / "c.tar.gz", "cifar10", fake["train"], fake["test"])
         return gzip.decompress(path.read_bytes())
+    if target == "stl10":
+        from .stl10 import fake_stl10_split, write_fake_stl10
+
+        data = {"train": fake_stl10_split(3, 10, seed=0, folds=True)}
+        path = write_fake_stl10(tmp / "s.tar.gz", data, [str(c) for c in range(10)])
+        return gzip.decompress(path.read_bytes())
+    if target == "imagenette":
+        from .imagenette import write_fake_imagenette
+
+        path = tmp / "imagenette2-160.tgz"
+        write_fake_imagenette(path, {"train": 2, "val": 1}, _WNIDS, 0)
+        return gzip.decompress(path.read_bytes())
     if target == "pickle":
         return cifar.py2_pickle(
             {b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2], b"batch_label": b"x"}
@@ -186,6 +198,28 @@ def _run_cifar(data: bytes, target: str) -> None:
     get_reader(target)(request, MemoryWriter())
 
 
+def _run_stl10(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "stl10_binary.tar")
+    get_reader("stl10-binary")(ReadRequest("stl10", "train", {"archive": path}), MemoryWriter())
+
+
+_WNIDS = ["n01440764", "n02102040", "n02979186"]
+
+
+def _run_imagenette(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "imagenette2-160.tar")
+    options = {"wnids": _WNIDS, "noisy_csv": "noisy_imagenette.csv", "workers": 1}
+    for split in ("train", "val"):
+        request = ReadRequest("imagenette", split, {"archive": path}, options)
+        get_reader("imagenette")(request, MemoryWriter())
+
+
 def _run_pickle(data: bytes, target: str) -> None:
     from .._pickle import pickled_dict, restricted_loads
     from ..formats.cifar import _python_labels
@@ -250,6 +284,8 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "emnist-member": _run_emnist,
     "cifar-python": _run_cifar,
     "cifar-binary": _run_cifar,
+    "stl10": _run_stl10,
+    "imagenette": _run_imagenette,
     "pickle": _run_pickle,
     "mat": _run_mat,
     "mat-raw": _run_mat,
