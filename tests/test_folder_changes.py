@@ -203,3 +203,31 @@ def test_listing_sees_folders_and_skips_what_cannot_matter(tmp_path: Path) -> No
     (tmp_path / "a" / "readme.txt").write_text("x")
     (tmp_path / "a" / "Thumbs.db").write_bytes(b"x")
     assert take(tmp_path).digest == before.digest
+
+
+def test_the_entry_remembers_its_split_rule(
+    tmp_path: Path, cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_fake_tree(tmp_path / "flat", {"cat": 10, "dog": 10}, extras=False)
+    ds = imagesets.from_folder(
+        tmp_path / "flat",
+        size=16,
+        split_fractions={"train": 0.8, "validation": 0.2},
+        seed=3,
+        persist=True,
+        progress=False,
+    )
+    assert {k: len(v) for k, v in ds.items()} == {"train": 16, "validation": 4}
+    rows = ds["validation"].manifest["subsplit"]["indices_sha256"]
+    catalog.unregister("flat")  # a later process: only the TOML entry is left
+    again = imagesets.load("flat", progress=False)
+    assert list(again) == ["train", "validation"]
+    assert again["validation"].manifest["subsplit"]["indices_sha256"] == rows
+    assert main(["show", "flat", "--split", "validation", "--index", "0", "-q"]) == 0
+    assert "validation label [0]" in capsys.readouterr().out
+    assert main(["stats", "flat"]) == 0  # train by default
+    assert "flat train: 16 images" in capsys.readouterr().out
+    assert main(["prepare-folder", str(tmp_path / "flat"), "--split-fractions", "x", "-q"]) == 1
+    assert "NAME=FRACTION" in capsys.readouterr().err
+    with pytest.raises(ArgumentError, match="split_fractions"):
+        imagesets.from_folder(tmp_path / "flat", split_fractions={"train": "most"})

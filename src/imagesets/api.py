@@ -149,6 +149,9 @@ def load(
     asked = [splits] if isinstance(splits, str) else list(splits or ())
     if any("[" in s for s in asked):
         loaded = _sliced(loaded, asked)
+    rule = _split_rule(spec) if splits is None and validation is None else None
+    if split_fractions is None and rule is not None and seed == 0:
+        split_fractions, seed = rule  # a folder dataset divided as prepare-folder recorded
     if validation is not None or split_fractions is not None or seed != 0:
         loaded = carve(
             spec.name,
@@ -162,6 +165,16 @@ def load(
     edition = first.manifest.edition if first else ""
     path = first.path.parent if first else None
     return Dataset(_info(spec, edition=edition, sample=sample, path=path), loaded)
+
+
+def _split_rule(spec: DatasetSpec) -> tuple[Mapping[str, int | float], int] | None:
+    """The ``split_fractions`` and ``seed`` a folder dataset's entry records, if any."""
+    for edition in spec.editions:
+        rule = edition.options.get("split_rule") if edition.local is not None else None
+        if isinstance(rule, Mapping) and isinstance(rule.get("fractions"), Mapping):
+            seed = rule.get("seed", 0)
+            return rule["fractions"], seed if isinstance(seed, int) else 0
+    return None
 
 
 def _sliced(loaded: Mapping[str, Split], names: Sequence[str]) -> dict[str, Split]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, api
-from .errors import ImagesetsError
+from .errors import ArgumentError, ImagesetsError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -178,17 +178,19 @@ def _load_split(args: argparse.Namespace) -> Split:
     folder without split folders has only ``all``); without ``--option``: the default form
     (a folder dataset's is the one ``prepare-folder`` built). Sets ``args.split``.
     """
-    if args.split is None:
-        names = list(api.info(args.name, root=args.root).splits)
-        args.split = "train" if "train" in names or not names else names[0]
+    base = list(api.info(args.name, root=args.root).splits)
+    one = args.split is not None and args.split.split("[")[0] in base
     ds = api.load(
         args.name,
-        [args.split],
+        [args.split] if one else None,  # else every split, parts of a recorded split rule too
         root=args.root,
         sample=args.sample,
         options=_options(args) or None,
         progress=_progress(args),
     )
+    if args.split is None:
+        names = list(ds.splits)
+        args.split = "train" if "train" in names or not names else names[0]
     return ds[args.split]
 
 
@@ -288,6 +290,8 @@ def cmd_prepare_folder(args: argparse.Namespace) -> int:
         persist=True,
         progress=_progress(args),
         force=args.force,
+        split_fractions=_fractions(args.split_fractions),
+        seed=args.seed,
     )
     total = sum(len(s) for s in ds.splits.values())
     skipped = sum(len(s.skipped) for s in ds.splits.values())
@@ -300,6 +304,23 @@ def cmd_prepare_folder(args: argparse.Namespace) -> int:
         + (f": see imagesets info {ds.info.name} --skipped" if skipped else "")
     )
     return 0
+
+
+def _fractions(text: str | None) -> dict[str, float] | None:
+    """``train=0.8,validation=0.1`` as ``{"train": 0.8, "validation": 0.1}``."""
+    if text is None:
+        return None
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise ArgumentError(
+                f"--split-fractions {text!r}: expected NAME=FRACTION pairs separated by commas, "
+                "e.g. train=0.8,validation=0.1,test=0.1"
+            ) from None
+    return out
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
@@ -433,6 +454,13 @@ def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
         help="cut label paths to this many levels; 0: the whole folder is one class",
     )
     p.add_argument("--force", action="store_true", help="rebuild even if the folder is unchanged")
+    p.add_argument(
+        "--split-fractions",
+        metavar="NAME=F,...",
+        help="divide a tree without split folders, e.g. train=0.8,validation=0.1,test=0.1 "
+        "(seeded, stratified, remembered)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of --split-fractions (default: 0)")
 
 
 def _setup_hash(p: argparse.ArgumentParser) -> None:

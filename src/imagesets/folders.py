@@ -87,6 +87,7 @@ def folder_entry(
     label_depth: int | None = None,
     prepared: Mapping[str, Any] | None = None,
     racy_since: Mapping[str, int] | None = None,
+    split_rule: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The catalog entry (plain data) of the tree at ``path``: one split per split folder
     (``train``, ``test``, ``val``) or ``all``, counts of candidate images, the class index,
@@ -111,6 +112,8 @@ def folder_entry(
     if label_depth is not None:
         options["label_depth"] = label_depth
     options["prepared"] = dict(prepared or {})
+    if split_rule is not None:
+        options["split_rule"] = dict(split_rule)
     options["listings"] = {
         s: scan.listing.record() for s, scan in tree.splits.items() if scan.listing is not None
     }
@@ -148,6 +151,8 @@ def from_folder(
     progress: bool = True,
     force: bool = False,
     rebuild: bool = True,
+    split_fractions: Mapping[str, int | float] | None = None,
+    seed: int = 0,
 ) -> Dataset:
     """Prepare and load a class-per-folder image tree, as the folder is now.
 
@@ -172,6 +177,11 @@ def from_folder(
         force: rebuild even if nothing changed.
         rebuild: ``False`` raises a :class:`~imagesets.errors.CacheError` naming the changes
             instead of rebuilding a changed folder.
+        split_fractions: divide a tree without split folders (its one split ``all``) into
+            seeded, class-stratified parts, e.g. ``{"train": 0.8, "validation": 0.1,
+            "test": 0.1}`` (see :func:`imagesets.load`); recorded in the entry with ``seed``,
+            so ``load(name)`` and the CLI give the same parts later.
+        seed: the seed of ``split_fractions``.
 
     Raises:
         ArgumentError: ``size`` and ``max_side`` together, out of range; ``path`` a file or
@@ -194,8 +204,14 @@ def from_folder(
     variant = Variant.of(False, options)
     built = _prepared(cache, entry_name, variant.name)
     since = {s: int(m["listing"]["racy_since"]) for s, m in built.items() if _listed(m)}
+    rule = _split_rule(split_fractions, seed)
     entry = folder_entry(
-        Path(path), name=name, label_depth=label_depth, prepared=options, racy_since=since
+        Path(path),
+        name=name,
+        label_depth=label_depth,
+        prepared=options,
+        racy_since=since,
+        split_rule=rule,
     )
     spec = _register(entry, cache if persist else None)  # the load reports what changed
     _log_info("folder %s is the dataset %r", entry["editions"][0]["local"], spec.name)
@@ -204,8 +220,31 @@ def from_folder(
 
         prepare(spec.name, list(spec.split_names), root=root, options=options, force=True,
                 progress=progress)  # fmt: skip
-    return load(spec.name, list(spec.split_names), root=root, options=options,
-                progress=progress, rebuild=rebuild)  # fmt: skip
+    return load(spec.name, root=root, options=options, progress=progress,
+                rebuild=rebuild)  # fmt: skip
+
+
+def _split_rule(fractions: Mapping[str, int | float] | None, seed: int) -> dict[str, Any] | None:
+    """The entry's record of ``split_fractions`` and ``seed`` (None without fractions); a
+    malformed one is refused here, before anything is scanned."""
+    from .subsplits import check_seed
+
+    check_seed(seed, "from_folder")
+    if fractions is None:
+        return None
+    if not isinstance(fractions, Mapping) or not fractions:
+        raise ArgumentError(
+            f"from_folder: split_fractions must be a dict of part name -> fraction or count, "
+            f"found {fractions!r}"
+        )
+    for part, size in fractions.items():
+        check_name(part, "split name", "from_folder: split_fractions")
+        if isinstance(size, bool) or not isinstance(size, (int, float)):
+            raise ArgumentError(
+                f"from_folder: split_fractions[{part!r}] must be a fraction or a count, "
+                f"found {size!r}"
+            )
+    return {"fractions": dict(fractions), "seed": seed}
 
 
 def _listed(manifest: Manifest) -> bool:
@@ -330,12 +369,14 @@ def refresh(
         return settle(spec, cache, built)
     since = {s: int(m["listing"]["racy_since"]) for s, m in built.items() if _listed(m)}
     depth = edition.options.get("label_depth")
+    rule = edition.options.get("split_rule")
     entry = folder_entry(
         root,
         name=spec.name,
         label_depth=depth if isinstance(depth, int) else None,
         prepared=recorded if isinstance(recorded, Mapping) else dict(variant.options),
         racy_since=since,
+        split_rule=rule if isinstance(rule, Mapping) else None,
     )
     _report(entry, built, cache, rebuild=rebuild)
     return _register(entry, cache if _persisted(spec, cache) else None)
