@@ -151,7 +151,7 @@ def test_readme_commands(
     assert "all_images shape : (6, 64, 64, 3)" in out and "all label [0] = 0 (cat)" in out
     assert main(["grid", "pets", "--out", "g.png"]) == 0
     assert (photos.parent / "g.png").is_file()
-    assert "wrote g.png (2 rows x 10)" in capsys.readouterr().out
+    assert "wrote g.png (2 rows x 3)" in capsys.readouterr().out
     assert main(["stats", "pets"]) == 0
     out = capsys.readouterr().out
     assert "pets all: 6 images" in out and "cat" in out and "dog" in out

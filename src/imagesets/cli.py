@@ -258,7 +258,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
     pixels = split.pixels(args.size)
     picture = viz.grid(pixels, labels, names, per_class=args.per_class, scale=args.scale)
     viz.save_picture(picture, args.out)
-    _out(f"wrote {args.out} ({len(names)} rows x {args.per_class})")
+    largest = max(viz.pick_per_class(labels, len(names), args.per_class), key=len, default=[])
+    _out(f"wrote {args.out} ({len(names)} rows x {len(largest)})")
     return 0
 
 
