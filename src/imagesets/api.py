@@ -30,6 +30,7 @@ __all__ = [
     "catalog_problems",
     "clean",
     "download",
+    "export",
     "file_entry",
     "files",
     "import_files",
@@ -303,6 +304,63 @@ def prepare(
 
 
 prepare_dataset = prepare
+
+
+def export(
+    name: str,
+    out: PathLike,
+    *,
+    format: str,
+    splits: Sequence[str] | str | None = None,
+    shard_size: int = 10_000,
+    sample: bool = False,
+    options: Mapping[str, Any] | None = None,
+    root: PathLike | None = None,
+    progress: bool = True,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
+) -> dict[str, list[Path]]:
+    """Export ``splits`` of a dataset (prepared first if needed) under the folder ``out``.
+
+    ``format`` is ``"webdataset"`` (tar shards of ``shard_size`` examples), ``"parquet"``
+    (Hugging Face-style Parquet files of ``shard_size`` rows) or ``"folder"`` (a class-folder
+    tree :func:`imagesets.from_folder` reads back); see :mod:`imagesets.export`. With
+    ``engine="ray"`` each shard is one Ray task (on the cluster at ``address``, else a local
+    Ray), and ``out`` must be a folder every node sees. Returns ``{split: [shards]}``.
+
+    Raises:
+        ArgumentError: an unknown format or engine, a bad shard size, a split that cannot be
+            exported (digit boxes, no labels).
+        MissingDependencyError: the ``export`` (Parquet) or ``ray`` extra is not installed.
+    """
+    from .export import check_format, export_split
+
+    fmt = check_format(format)
+    _check_engine(engine, address)
+    ds = load(name, splits, sample=sample, root=root, progress=progress, options=options)
+    written: dict[str, list[Path]] = {}
+    for split_name, split in ds.splits.items():
+        if engine == "ray":
+            from .adapters.ray import export_on_ray
+
+            written[split_name] = export_on_ray(
+                split, fmt, out, shard_size=shard_size, address=address, progress=progress
+            )
+        else:
+            written[split_name] = export_split(
+                split, fmt, out, shard_size=shard_size, progress=progress
+            )
+    return written
+
+
+def _check_engine(engine: object, address: object) -> None:
+    if engine not in ("local", "ray"):
+        raise ArgumentError(f"engine must be 'local' or 'ray', found {engine!r}")
+    if address is not None and (engine != "ray" or not isinstance(address, str)):
+        raise ArgumentError(
+            f"address: a Ray address (HOST:PORT or 'auto') goes with engine='ray', found "
+            f"address={address!r} with engine={engine!r}"
+        )
 
 
 def import_files(

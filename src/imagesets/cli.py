@@ -273,6 +273,26 @@ def cmd_prepare_folder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    written = api.export(
+        args.name,
+        args.out,
+        format=args.format,
+        splits=args.split,
+        shard_size=args.shard_size,
+        sample=args.sample,
+        options=_options(args),
+        root=args.root,
+        progress=_progress(args),
+        engine=args.engine,
+        address=args.address,
+    )
+    for split, paths in written.items():
+        for path in paths:
+            _out(f"{split}\t{path}")
+    return 0
+
+
 def cmd_hash(args: argparse.Namespace) -> int:
     for p in args.files:
         entry = api.file_entry(p, progress=_progress(args))
@@ -399,6 +419,22 @@ def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-depth", type=int, help="cut label paths to this many levels")
 
 
+def _engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine", choices=("local", "ray"), default="local", help="run here, or as Ray tasks"
+    )
+    p.add_argument("--address", help="the Ray cluster (HOST:PORT or auto; default: a local Ray)")
+
+
+def _setup_export(p: argparse.ArgumentParser) -> None:
+    _setup_download(p)
+    _sample(p)
+    p.add_argument("--format", required=True, choices=("webdataset", "parquet", "folder"))
+    p.add_argument("--shard-size", type=int, default=10_000, help="examples per shard file")
+    _engine(p)
+    p.add_argument("out", help="the folder to write the shards (or class folders) in")
+
+
 def _setup_hash(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+")
 
@@ -422,6 +458,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         cmd_prepare_folder,
     ),
     "hash": ("print catalog file entries for files", _setup_hash, cmd_hash),
+    "export": ("write webdataset shards, parquet or class folders", _setup_export, cmd_export),
 }
 
 
