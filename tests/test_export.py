@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import imagesets
-from imagesets import catalog, export
+from imagesets import catalog, exports
 from imagesets.cli import main
 from imagesets.dataset import Split
 from imagesets.errors import ArgumentError, MissingDependencyError
@@ -70,7 +70,7 @@ def rgb(split: Split, i: int) -> Array:
 
 
 def test_webdataset_round_trip_through_the_library(mnist: Split, tmp_path: Path) -> None:
-    shards = export.export_split(mnist, "webdataset", tmp_path / "wds", shard_size=300)
+    shards = exports.export_split(mnist, "webdataset", tmp_path / "wds", shard_size=300)
     assert [p.name for p in shards] == [f"test-00000{k}.tar" for k in range(4)]
     rows = [(r["__key__"], r["png"], r["cls"]) for r in wds_rows(shards, "l8")]
     assert [k for k, _, _ in rows] == [f"{i:08d}" for i in range(1000)]
@@ -81,7 +81,7 @@ def test_webdataset_round_trip_through_the_library(mnist: Split, tmp_path: Path)
 def test_webdataset_keeps_stored_jpeg_bytes_and_writes_extras(
     packed: Split, tmp_path: Path
 ) -> None:
-    (shard,) = export.export_split(packed, "webdataset", tmp_path / "a")
+    (shard,) = exports.export_split(packed, "webdataset", tmp_path / "a")
     with tarfile.open(shard) as tar:
         names = tar.getnames()
         first_jpg = next(n for n in names if n.endswith(".jpg"))
@@ -94,7 +94,7 @@ def test_webdataset_keeps_stored_jpeg_bytes_and_writes_extras(
         assert row["cls"] == int(packed.labels[i])
 
     split = with_extras()
-    (shard,) = export.export_split(split, "webdataset", tmp_path / "b")
+    (shard,) = exports.export_split(split, "webdataset", tmp_path / "b")
     rows = list(wds_rows([shard], "rgb8"))
     assert [r["json"]["coarse_labels"] for r in rows] == split.arrays["coarse_labels"].tolist()
     assert np.array_equal(np.stack([r["png"] for r in rows]), split.images)
@@ -103,7 +103,7 @@ def test_webdataset_keeps_stored_jpeg_bytes_and_writes_extras(
 def test_parquet_round_trip_through_hf_datasets(mnist: Split, tmp_path: Path) -> None:
     import datasets
 
-    shards = export.export_split(mnist, "parquet", tmp_path / "pq", shard_size=400)
+    shards = exports.export_split(mnist, "parquet", tmp_path / "pq", shard_size=400)
     assert [p.name for p in shards] == [f"test-0000{k}-of-00003.parquet" for k in range(3)]
     hf = datasets.load_dataset(
         "parquet",
@@ -122,7 +122,7 @@ def test_parquet_of_a_packed_split_and_extras(packed: Split, tmp_path: Path) -> 
     import datasets
     import pyarrow.parquet as pq
 
-    (shard,) = export.export_split(packed, "parquet", tmp_path / "pq")
+    (shard,) = exports.export_split(packed, "parquet", tmp_path / "pq")
     hf = datasets.load_dataset("parquet", data_files=str(shard), split="train",
                                cache_dir=str(tmp_path / "hf"))  # fmt: skip
     for i, row in enumerate(hf):
@@ -130,14 +130,14 @@ def test_parquet_of_a_packed_split_and_extras(packed: Split, tmp_path: Path) -> 
     assert hf.features["label"].names == list(packed.classes)
 
     split = with_extras()
-    (shard,) = export.export_split(split, "parquet", tmp_path / "x", shard_size=1000)
+    (shard,) = exports.export_split(split, "parquet", tmp_path / "x", shard_size=1000)
     table = pq.read_table(shard)
     assert table.column("coarse_labels").to_pylist() == split.arrays["coarse_labels"].tolist()
     assert pq.ParquetFile(shard).metadata.num_row_groups == 1  # 40 rows < one row group
 
 
 def test_folder_export_is_read_back_by_from_folder(mnist: Split, tmp_path: Path) -> None:
-    (folder,) = export.export_split(mnist[:200], "folder", tmp_path / "tree", shard_size=64)
+    (folder,) = exports.export_split(mnist[:200], "folder", tmp_path / "tree", shard_size=64)
     assert folder == tmp_path / "tree" / "test"
     back = imagesets.from_folder(tmp_path / "tree", name="tree-back", progress=False)["test"]
     try:
@@ -170,7 +170,7 @@ def test_a_failed_shard_leaves_no_file(
     mnist: Split, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    real = export._png
+    real = exports._png
 
     def failing(pixels: Array) -> bytes:
         calls["n"] += 1
@@ -178,17 +178,17 @@ def test_a_failed_shard_leaves_no_file(
             raise OSError("disk went away")
         return real(pixels)
 
-    monkeypatch.setattr(export, "_png", failing)
+    monkeypatch.setattr(exports, "_png", failing)
     with pytest.raises(OSError, match="disk went away"):
-        export.export_split(mnist, "webdataset", tmp_path / "w", shard_size=100)
+        exports.export_split(mnist, "webdataset", tmp_path / "w", shard_size=100)
     assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["test-000000.tar"]
 
 
 def test_bad_arguments_and_unexportable_splits(mnist: Split, tmp_path: Path) -> None:
     with pytest.raises(ArgumentError, match="one of webdataset, parquet, folder"):
-        export.export_split(mnist, "tfrecord", tmp_path)
+        exports.export_split(mnist, "tfrecord", tmp_path)
     with pytest.raises(ArgumentError, match="shard_size"):
-        export.export_split(mnist, "webdataset", tmp_path, shard_size=0)
+        exports.export_split(mnist, "webdataset", tmp_path, shard_size=0)
     odd = Split.stored(
         "train",
         {"images": np.zeros((2, 4, 4), np.uint8), "labels": np.zeros(2, np.uint8)},
@@ -196,7 +196,7 @@ def test_bad_arguments_and_unexportable_splits(mnist: Split, tmp_path: Path) -> 
         ("..",),
     )
     with pytest.raises(ArgumentError, match="cannot be a folder name"):
-        export.export_split(odd, "folder", tmp_path / "f")
+        exports.export_split(odd, "folder", tmp_path / "f")
     wide = Split.stored(
         "train",
         {"images": np.zeros((2, 4, 4), np.uint8), "labels": np.zeros(2, np.uint8),
@@ -205,7 +205,7 @@ def test_bad_arguments_and_unexportable_splits(mnist: Split, tmp_path: Path) -> 
         ("a",),
     )  # fmt: skip
     with pytest.raises(ArgumentError, match="'boxes' has shape"):
-        export.export_split(wide, "webdataset", tmp_path / "w")
+        exports.export_split(wide, "webdataset", tmp_path / "w")
 
 
 def test_a_missing_extra_is_named(
@@ -213,7 +213,7 @@ def test_a_missing_extra_is_named(
 ) -> None:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(MissingDependencyError, match=r"imagesets\[export\]"):
-        export.export_split(mnist, "parquet", tmp_path)
+        exports.export_split(mnist, "parquet", tmp_path)
     monkeypatch.setitem(sys.modules, "datasets", None)
     with pytest.raises(MissingDependencyError, match=r"imagesets\[export\]"):
         mnist.to_hf(tmp_path / "x.arrow")
@@ -236,7 +236,7 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_export_json_extras_are_sorted_plain_json(tmp_path: Path) -> None:
-    (shard,) = export.export_split(with_extras(3), "webdataset", tmp_path)
+    (shard,) = exports.export_split(with_extras(3), "webdataset", tmp_path)
     with tarfile.open(shard) as tar:
         member = tar.extractfile("00000001.json")
         assert member is not None

@@ -324,7 +324,7 @@ def export(
 
     ``format`` is ``"webdataset"`` (tar shards of ``shard_size`` examples), ``"parquet"``
     (Hugging Face-style Parquet files of ``shard_size`` rows) or ``"folder"`` (a class-folder
-    tree :func:`imagesets.from_folder` reads back); see :mod:`imagesets.export`. With
+    tree :func:`imagesets.from_folder` reads back); see :mod:`imagesets.exports`. With
     ``engine="ray"`` each shard is one Ray task (on the cluster at ``address``, else a local
     Ray), and ``out`` must be a folder every node sees. Returns ``{split: [shards]}``.
 
@@ -333,7 +333,7 @@ def export(
             exported (digit boxes, no labels).
         MissingDependencyError: the ``export`` (Parquet) or ``ray`` extra is not installed.
     """
-    from .export import check_format, export_split
+    from .exports import check_format, export_split
 
     fmt = check_format(format)
     _check_engine(engine, address)

@@ -369,8 +369,8 @@ class Split:
 
     def to_hf(self, path: str | Path | None = None, *, progress: bool = True) -> Any:
         """A Hugging Face ``datasets.Dataset`` (Arrow-backed, memory-mapped from ``path``):
-        ``image`` and ``label`` (a ``ClassLabel``) columns; see :func:`imagesets.export.to_hf`."""
-        from .export import to_hf
+        ``image`` and ``label`` (a ``ClassLabel``) columns; see :func:`imagesets.exports.to_hf`."""
+        from .exports import to_hf
 
         return to_hf(self, path, progress=progress)
 

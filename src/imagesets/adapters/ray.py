@@ -9,7 +9,7 @@ chosen rows) travel by value: they are one small value per example.
 
 * :func:`to_ray`: ``ray.data.range(N)`` mapped block by block to ``{"image", "label",
   extras}`` rows read by the workers; the driver never holds the split's pixels.
-* :func:`export_on_ray`: one Ray task per shard of :mod:`imagesets.export`, at most
+* :func:`export_on_ray`: one Ray task per shard of :mod:`imagesets.exports`, at most
   ``window`` in flight; each shard is written under a temporary name unique to its node and
   process and renamed when complete, so a task that dies and is retried never leaves a half
   shard under its final name.
@@ -21,6 +21,7 @@ extra. A Ray address that cannot be reached is a :class:`ClusterError`.
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import socket
 from collections import deque
@@ -167,7 +168,8 @@ def _portable(arr: Array, name: str, manifest: Any) -> Array | _FileView:
     owner = arr
     while isinstance(owner.base, np.ndarray):
         owner = owner.base
-    mapped = owner.base is not None and type(owner.base).__name__ == "mmap"
+    base = owner.base.obj if isinstance(owner.base, memoryview) else owner.base
+    mapped = isinstance(base, mmap.mmap)
     if entry is None or not mapped or owner.nbytes != entry.nbytes or arr.dtype != entry.dtype:
         return arr
     if any(s < 0 for s in arr.strides):
@@ -318,7 +320,7 @@ def to_ray(split: Split, *, size: int | None = None, block_size: int = 1024) -> 
 
 def _write_shard(recipe: PortableSplit, fmt: str, out: str, k: int, count: int,
                  rows: tuple[int, int]) -> str:  # fmt: skip
-    from ..export import check_format, write_shard
+    from ..exports import check_format, write_shard
 
     return str(write_shard(recipe.open(), check_format(fmt), Path(out), k, count, rows))
 
@@ -333,14 +335,14 @@ def export_on_ray(
     window: int | None = None,
     progress: bool = True,
 ) -> list[Path]:
-    """:func:`imagesets.export.export_split` with one Ray task per shard, at most ``window``
+    """:func:`imagesets.exports.export_split` with one Ray task per shard, at most ``window``
     in flight (default: twice the cluster's CPUs). ``out`` must be a folder every node sees.
 
     Raises:
         ClusterError: Ray cannot be reached, or a shard failed after Ray's retries.
-        ArgumentError, MissingDependencyError: as :func:`~imagesets.export.export_split`.
+        ArgumentError, MissingDependencyError: as :func:`~imagesets.exports.export_split`.
     """
-    from ..export import _check_exportable, _extra_names, _Tick, check_format, shard_ranges
+    from ..exports import _check_exportable, _extra_names, _Tick, check_format, shard_ranges
 
     form = check_format(fmt)
     _check_exportable(split)

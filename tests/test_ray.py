@@ -1,0 +1,140 @@
+"""Ray: split.to_ray() for training ingest, exports as Ray tasks, retries and failures.
+
+One local Ray (``ray.init(num_cpus=2)``) serves the whole module.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray
+
+import imagesets
+from imagesets import catalog, exports
+from imagesets.adapters.ray import ClusterError, PortableSplit, export_on_ray, run_bounded
+from imagesets.dataset import Split
+from imagesets.errors import ArgumentError
+from imagesets.testing.images import make_fake_tree
+
+pytestmark = [
+    pytest.mark.ray,
+    # Ray Data warns about its own deprecated settings from inside ray (not our calls)
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def mnist() -> Split:
+    return imagesets.load("mnist", "train", sample=True, progress=False)["train"]
+
+
+@pytest.fixture
+def packed(tmp_path: Path) -> Iterator[Split]:
+    make_fake_tree(tmp_path / "zoo", {"cat": 5, "dog": 4, "fox": 3})
+    yield imagesets.from_folder(tmp_path / "zoo", progress=False)["all"]
+    catalog.unregister("zoo")
+
+
+def same_batches(split: Split, batch: int, size: int | None = None) -> bool:
+    got = list(split.to_ray(size=size, block_size=96).iter_torch_batches(batch_size=batch))
+    ref = list(split.batches(batch, shuffle=False, size=size))
+    assert len(got) == len(ref)
+    for g, (images, labels) in zip(got, ref, strict=True):
+        assert np.array_equal(g["image"].numpy(), images)
+        assert np.array_equal(g["label"].numpy(), labels)
+    return True
+
+
+def test_to_ray_yields_the_examples_of_batches(mnist: Split) -> None:
+    assert same_batches(mnist, 64)
+    assert same_batches(mnist[100:400], 50)
+    assert same_batches(mnist[np.arange(999, 0, -7)], 32)
+    assert same_batches(mnist.shard(1, 3), 100)
+    assert same_batches(mnist.filter([3, 5]), 16)
+
+
+def test_to_ray_of_a_packed_split_decodes_to_size(packed: Split) -> None:
+    assert same_batches(packed, 5, size=24)
+    with pytest.raises(ArgumentError, match="size=N"):
+        packed.to_ray()
+    with pytest.raises(ArgumentError, match="block_size"):
+        packed.to_ray(size=8, block_size=0)
+
+
+def test_to_ray_columns_and_normalized_splits() -> None:
+    ds = imagesets.load("mnist", "test", sample=True, normalize=True, progress=False)
+    split = ds["test"]
+    rows = split[:10].to_ray().take_batch(10, batch_format="numpy")
+    assert sorted(rows) == ["image", "label"]
+    assert rows["image"].dtype == np.float32
+    assert np.array_equal(rows["image"], split.images[:10])
+
+
+def test_a_split_travels_as_paths_not_pixels(mnist: Split) -> None:
+    """The driver ships file views: the pickle stays small whatever the split's size."""
+    for split in (mnist, mnist[500:], mnist.shard(0, 2)):
+        recipe = PortableSplit.of(split)
+        assert len(pickle.dumps(recipe)) < 20_000 < split.images.nbytes
+        back = recipe.open()
+        assert np.array_equal(back.images, split.images)
+        assert np.array_equal(back.labels, split.labels)
+
+
+def test_export_on_ray_writes_the_local_bytes(mnist: Split, tmp_path: Path) -> None:
+    local = exports.export_split(mnist, "webdataset", tmp_path / "a", shard_size=300)
+    remote = export_on_ray(mnist, "webdataset", tmp_path / "b", shard_size=300, window=2)
+    assert [p.name for p in remote] == [p.name for p in local]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(local, remote, strict=True))
+    written = imagesets.api.export(
+        "mnist", tmp_path / "c", format="parquet", splits="test", sample=True,
+        shard_size=600, engine="ray", progress=False,
+    )  # fmt: skip
+    assert [p.name for p in written["test"]] == ["test-00000-of-00002.parquet",
+                                                 "test-00001-of-00002.parquet"]  # fmt: skip
+    assert not [p for p in (tmp_path / "c").iterdir() if p.name.startswith(".")]
+
+
+def test_a_killed_worker_is_retried_or_fails_clearly(tmp_path: Path) -> None:
+    def _dies_once(marker: str, value: int) -> int:
+        """Kills its worker process the first time (the marker file does not exist yet)."""
+        if not Path(marker).exists():
+            Path(marker).touch()
+            os._exit(1)
+        return value * 2
+
+    retried = ray.remote(max_retries=2)(_dies_once)
+    out = list(run_bounded(ray, lambda v: retried.remote(str(tmp_path / "m1"), v), range(5), 2))
+    assert out == [0, 2, 4, 6, 8]
+    once = ray.remote(max_retries=0)(_dies_once)
+    with pytest.raises(ClusterError, match="a Ray task failed after its retries"):
+        list(run_bounded(ray, lambda v: once.remote(str(tmp_path / "m2"), v), range(3), 2))
+
+
+def test_an_unreachable_address_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ArgumentError, match="engine='ray'"):
+        imagesets.api.export("mnist", tmp_path, format="folder", sample=True, address="x:1")
+    code = (
+        "import sys\nfrom imagesets.cli import main\n"
+        f"sys.exit(main(['export', 'mnist', '--sample', '--format', 'folder', '-q', "
+        f"'--engine', 'ray', '--address', '127.0.0.1:1', {str(tmp_path / 'o')!r}]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(imagesets.__file__).parents[1])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert "Ray cluster at 127.0.0.1:1 cannot be reached" in proc.stderr
+    assert "ray start --head" in proc.stderr
