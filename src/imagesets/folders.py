@@ -77,7 +77,8 @@ def from_folder(
     Args:
         path: the tree; leaf folders are classes at any depth, and each image keeps its label
             path (``animals/domestic/cat``); ``train/``, ``test/`` or ``val/`` at the top
-            become splits.
+            become splits. An object-store URL (``s3://bucket/photos/``, the ``cloud``
+            extra) is copied into the cache first (:mod:`imagesets.remote_tree`).
         name: the dataset name (default: the folder's name).
         size: fixed-size arrays, uint8 ``(N, size, size, 3)`` (shorter side resized, then
             centre crop); without it, a packed store of the JPEG bytes decoded on access.
@@ -92,6 +93,12 @@ def from_folder(
     """
     if size is not None and max_side is not None:
         raise ArgumentError("from_folder: give size (fixed-size arrays) or max_side (packed)")
+    if isinstance(path, str) and "://" in path:  # an object store: copied into the cache first
+        from .remote_tree import default_name, is_object_url, local_copy
+
+        if is_object_url(path):
+            name = name or _name_for(Path(default_name(path)))
+            path = local_copy(path, name, root, progress=progress)
     _check_side("size", size, MAX_SIZE)
     _check_side("max_side", max_side, MAX_SIDE)
     _check_side("label_depth", label_depth, 64)
