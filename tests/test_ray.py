@@ -5,12 +5,14 @@ One local Ray (``ray.init(num_cpus=2)``) serves the whole module.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from imagesets import catalog, exports
 from imagesets.adapters.ray import ClusterError, PortableSplit, export_on_ray, run_bounded
 from imagesets.dataset import Split
 from imagesets.errors import ArgumentError
+from imagesets.folders import folder_entry
 from imagesets.testing.images import make_fake_tree
 
 pytestmark = [
@@ -138,3 +141,71 @@ def test_an_unreachable_address_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Ray cluster at 127.0.0.1:1 cannot be reached" in proc.stderr
     assert "ray start --head" in proc.stderr
+
+
+# --------------------------------------------------------------------------- prepare on Ray
+
+
+def prepared_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a prepared split by name, manifest included (it holds no timing)."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def tree_entry(tmp_path: Path) -> Iterator[str]:
+    spec = {
+        "train/cat": ["jpeg", "gray_jpeg", "truncated_jpeg", "png_as_jpg"] * 3,
+        "train/dog": ["jpeg", "not_image", "palette_png"] * 3,
+        "test/cat": 3,
+        "test/dog": 2,
+    }
+    make_fake_tree(tmp_path / "farm", spec)
+    catalog.register(folder_entry(tmp_path / "farm"))
+    yield "farm"
+    catalog.unregister("farm")
+
+
+@pytest.mark.parametrize("options", [{"size": 24}, None])
+def test_prepare_on_ray_writes_the_local_split(
+    tree_entry: str, tmp_path: Path, options: dict[str, int] | None
+) -> None:
+    local = imagesets.prepare(tree_entry, root=tmp_path / "a", options=options, progress=False)
+    remote = imagesets.prepare(tree_entry, root=tmp_path / "b", options=options,
+                               engine="ray", progress=False)  # fmt: skip
+    for split in ("train", "test"):
+        assert prepared_files(remote[split]) == prepared_files(local[split])
+    skipped = json.loads((remote["train"] / "manifest.json").read_text())["skipped"]
+    assert sorted(s["reason"] for s in skipped)[:1] == ["not an image"]
+
+
+def test_a_worker_killed_mid_prepare_is_retried_and_a_failure_leaves_nothing(
+    tree_entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagesets.formats import image_sink
+
+    local = imagesets.prepare(tree_entry, "train", root=tmp_path / "a", options={"size": 8},
+                              progress=False)  # fmt: skip
+    real = image_sink._decoded
+    marker = str(tmp_path / "killed")
+
+    def dies_once(*args: Any) -> Any:  # by value to the workers; never run in this process
+        if not Path(marker).exists():
+            Path(marker).touch()
+            os._exit(1)
+        return real(*args)
+
+    monkeypatch.setattr(image_sink, "_decoded", dies_once)
+    remote = imagesets.prepare(tree_entry, "train", root=tmp_path / "b", options={"size": 8},
+                               engine="ray", progress=False)  # fmt: skip
+    assert Path(marker).exists()
+    assert prepared_files(remote["train"]) == prepared_files(local["train"])
+
+    def always_dies(*args: Any) -> Any:
+        os._exit(1)
+
+    monkeypatch.setattr(image_sink, "_decoded", always_dies)
+    with pytest.raises(ClusterError, match="a Ray task failed after its retries"):
+        imagesets.prepare(tree_entry, "train", root=tmp_path / "c", options={"size": 8},
+                          engine="ray", progress=False)  # fmt: skip
+    variant_dirs = list((tmp_path / "c" / "prepared" / tree_entry).iterdir())
+    assert [p for d in variant_dirs if d.is_dir() for p in d.iterdir()] == []

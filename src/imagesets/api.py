@@ -288,10 +288,16 @@ def prepare(
     root: PathLike | None = None,
     progress: bool = True,
     options: Mapping[str, Any] | None = None,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
 ) -> dict[str, Path]:
     """Download (if needed) and prepare ``splits`` (one name or a list); ``{split: folder}``.
 
     Every file still missing is fetched first, together, so a failure names all of them.
+    ``engine="ray"`` decodes, resizes and packs the images as Ray tasks (on the cluster at
+    ``address``, ``HOST:PORT`` or ``"auto"``, else a local Ray; the ``ray`` extra) and writes
+    the same prepared split as the local engine; see :mod:`imagesets.ray_engine` for what it
+    assumes of a shared cache root.
     """
     from . import pipeline as _orchestrator
     from .variant import Variant
@@ -300,7 +306,11 @@ def prepare(
     wanted = _orchestrator.check_splits(spec, splits)
     variant = Variant.of(sample, options, spec)
     _check_bool(force=force)
-    return _orchestrator.prepare(spec, wanted, cache, variant, force=force, progress=progress)
+    _check_engine(engine, address)
+    return _orchestrator.prepare(
+        spec, wanted, cache, variant, force=force, progress=progress, engine=engine,
+        address=address,
+    )  # fmt: skip
 
 
 prepare_dataset = prepare

@@ -106,6 +106,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         force=args.force,
         root=args.root,
         progress=_progress(args),
+        engine=args.engine,
+        address=args.address,
     )
     for split, path in done.items():
         _out(f"{split}\t{path}")
@@ -360,6 +362,7 @@ def _setup_prepare(p: argparse.ArgumentParser) -> None:
     _setup_download(p)
     _sample(p)
     p.add_argument("--force", action="store_true", help="rebuild even if fresh")
+    _engine(p)
 
 
 def _setup_import(p: argparse.ArgumentParser) -> None:
