@@ -10,6 +10,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,16 @@ pytestmark = [
     pytest.mark.ray,
     # Ray Data warns about its own deprecated settings from inside ray (not our calls)
     pytest.mark.filterwarnings("ignore::DeprecationWarning:ray"),
+    # JAX (imported by other test modules) warns at every fork; Ray forks its processes
+    pytest.mark.filterwarnings(r"ignore:os\.fork\(\) was called:RuntimeWarning"),
 ]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    with warnings.catch_warnings():  # JAX's at-fork warning, if another module imported it
+        warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
