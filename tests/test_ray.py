@@ -25,6 +25,7 @@ from imagesets.adapters.ray import ClusterError, PortableSplit, export_on_ray, r
 from imagesets.dataset import Split
 from imagesets.errors import ArgumentError
 from imagesets.folders import folder_entry
+from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.images import make_fake_tree
 
 pytestmark = [
@@ -214,3 +215,25 @@ def test_a_worker_killed_mid_prepare_is_retried_and_a_failure_leaves_nothing(
                           engine="ray", progress=False)  # fmt: skip
     variant_dirs = list((tmp_path / "c" / "prepared" / tree_entry).iterdir())
     assert [p for d in variant_dirs if d.is_dir() for p in d.iterdir()] == []
+
+
+def test_prepare_on_ray_of_imagenet_tars_writes_the_local_split(tmp_path: Path) -> None:
+    """Archive sources too: records read from ImageNet's (fake) inner tars in the driver,
+    decoded on Ray, written identically (both forms)."""
+    entry, fakes = retarget_with_fakes(
+        catalog.builtin_entry("imagenet"), tmp_path / "given", "http://127.0.0.1:1/",
+        counts={"train": 12, "val": 8}, seed=3,
+    )  # fmt: skip
+    spec = catalog.register(entry)
+    try:
+        folder = fakes["tars"].facts["ilsvrc"].train.parent
+        for root in ("a", "b"):
+            imagesets.import_files(spec.name, [folder], root=tmp_path / root, progress=False)
+        for options in ({"size": 24}, None):
+            kw: dict[str, Any] = {"options": options, "progress": False}
+            local = imagesets.prepare(spec.name, root=tmp_path / "a", **kw)
+            remote = imagesets.prepare(spec.name, root=tmp_path / "b", engine="ray", **kw)
+            for split in local:
+                assert prepared_files(remote[split]) == prepared_files(local[split])
+    finally:
+        catalog.unregister(spec.name)

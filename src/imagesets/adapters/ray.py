@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import pickle
 import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -123,7 +124,13 @@ def run_bounded(
     for item in items:
         if len(pending) >= window:
             yield take()
-        pending.append(submit(item))
+        try:
+            pending.append(submit(item))
+        except (TypeError, ValueError, AttributeError, pickle.PicklingError) as exc:
+            raise ClusterError(
+                f"this work cannot be shipped to Ray workers ({type(exc).__name__}: {exc}); "
+                "run it with the local engine"
+            ) from exc
     while pending:
         yield take()
 
