@@ -5,15 +5,21 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
 
-__all__ = ["default_workers", "imap_bounded"]
+__all__ = ["default_workers", "imap_bounded", "map_engine"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: Another executor for :func:`imap_bounded` in this context (the Ray engine of a prepare:
+#: :mod:`imagesets.ray_engine`); None runs on this process's threads.
+Engine = Callable[[Callable[[Any], Any], Iterable[Any], int, "int | None"], Iterator[Any]]
+map_engine: ContextVar[Engine | None] = ContextVar("imagesets_map_engine", default=None)
 
 
 def default_workers() -> int:
@@ -29,8 +35,13 @@ def imap_bounded(
 
     Memory stays bounded by ``window`` results whatever the number of items; Pillow and
     simplejpeg release the GIL while decoding, so threads use all cores. ``workers <= 1``
-    runs inline.
+    runs inline. Inside a :data:`map_engine` context the map runs on that engine instead
+    (same order, same results).
     """
+    engine = map_engine.get()
+    if engine is not None:
+        yield from engine(fn, items, workers, window)
+        return
     if workers <= 1:
         yield from map(fn, items)
         return

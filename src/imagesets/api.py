@@ -30,6 +30,7 @@ __all__ = [
     "catalog_problems",
     "clean",
     "download",
+    "export",
     "file_entry",
     "files",
     "import_files",
@@ -195,14 +196,21 @@ def _sliced(loaded: Mapping[str, Split], names: Sequence[str]) -> dict[str, Spli
 
 
 def _current(
-    spec: DatasetSpec, cache: Cache, sample: bool, options: Any, rebuild: bool
+    spec: DatasetSpec,
+    cache: Cache,
+    sample: bool,
+    options: Any,
+    rebuild: bool,
+    *,
+    building: bool = False,
 ) -> DatasetSpec:
-    """A folder dataset's entry brought up to date with its folder (others as they are)."""
+    """A folder dataset's entry brought up to date with its folder (others as they are);
+    ``building`` (``prepare``) may ask for a variant never prepared."""
     if sample or not any(e.local is not None for e in spec.editions):
         return spec
     from .folders import refresh
 
-    return refresh(spec, cache, options, rebuild=rebuild)
+    return refresh(spec, cache, options, rebuild=rebuild, building=building)
 
 
 def _settled(spec: DatasetSpec, cache: Cache, built: Mapping[str, Any]) -> DatasetSpec:
@@ -327,23 +335,90 @@ def prepare(
     root: PathLike | None = None,
     progress: bool = True,
     options: Mapping[str, Any] | None = None,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
 ) -> dict[str, Path]:
     """Download (if needed) and prepare ``splits`` (one name or a list); ``{split: folder}``.
 
     Every file still missing is fetched first, together, so a failure names all of them.
+    ``engine="ray"`` decodes, resizes and packs the images as Ray tasks (on the cluster at
+    ``address``, ``HOST:PORT`` or ``"auto"``, else a local Ray; the ``ray`` extra) and writes
+    the same prepared split as the local engine; see :mod:`imagesets.ray_engine` for what it
+    assumes of a shared cache root.
     """
     from . import pipeline as _orchestrator
     from .variant import Variant
 
     spec, cache = _resolve(name, root)
     _check_bool(force=force)
-    spec = _current(spec, cache, sample, options, True)
+    spec = _current(spec, cache, sample, options, True, building=True)
     wanted = _orchestrator.check_splits(spec, splits)
     variant = Variant.of(sample, options, spec)
-    return _orchestrator.prepare(spec, wanted, cache, variant, force=force, progress=progress)
+    _check_engine(engine, address)
+    return _orchestrator.prepare(
+        spec, wanted, cache, variant, force=force, progress=progress, engine=engine,
+        address=address,
+    )  # fmt: skip
 
 
 prepare_dataset = prepare
+
+
+def export(
+    name: str,
+    out: PathLike,
+    *,
+    format: str,
+    splits: Sequence[str] | str | None = None,
+    shard_size: int = 10_000,
+    sample: bool = False,
+    options: Mapping[str, Any] | None = None,
+    root: PathLike | None = None,
+    progress: bool = True,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
+) -> dict[str, list[Path]]:
+    """Export ``splits`` of a dataset (prepared first if needed) under the folder ``out``.
+
+    ``format`` is ``"webdataset"`` (tar shards of ``shard_size`` examples), ``"parquet"``
+    (Hugging Face-style Parquet files of ``shard_size`` rows) or ``"folder"`` (a class-folder
+    tree :func:`imagesets.from_folder` reads back); see :mod:`imagesets.exports`. With
+    ``engine="ray"`` each shard is one Ray task (on the cluster at ``address``, else a local
+    Ray), and ``out`` must be a folder every node sees. Returns ``{split: [shards]}``.
+
+    Raises:
+        ArgumentError: an unknown format or engine, a bad shard size, a split that cannot be
+            exported (digit boxes, no labels).
+        MissingDependencyError: the ``export`` (Parquet) or ``ray`` extra is not installed.
+    """
+    from .exports import check_format, export_split
+
+    fmt = check_format(format)
+    _check_engine(engine, address)
+    ds = load(name, splits, sample=sample, root=root, progress=progress, options=options)
+    written: dict[str, list[Path]] = {}
+    for split_name, split in ds.splits.items():
+        if engine == "ray":
+            from .adapters.ray import export_on_ray
+
+            written[split_name] = export_on_ray(
+                split, fmt, out, shard_size=shard_size, address=address, progress=progress
+            )
+        else:
+            written[split_name] = export_split(
+                split, fmt, out, shard_size=shard_size, progress=progress
+            )
+    return written
+
+
+def _check_engine(engine: object, address: object) -> None:
+    if engine not in ("local", "ray"):
+        raise ArgumentError(f"engine must be 'local' or 'ray', found {engine!r}")
+    if address is not None and (engine != "ray" or not isinstance(address, str)):
+        raise ArgumentError(
+            f"address: a Ray address (HOST:PORT or 'auto') goes with engine='ray', found "
+            f"address={address!r} with engine={engine!r}"
+        )
 
 
 def import_files(

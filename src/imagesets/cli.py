@@ -122,6 +122,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         force=args.force,
         root=args.root,
         progress=_progress(args),
+        engine=args.engine,
+        address=args.address,
     )
     for split, path in done.items():
         _out(f"{split}\t{path}")
@@ -324,6 +326,26 @@ def _fractions(text: str | None) -> dict[str, float] | None:
     return out
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    written = api.export(
+        args.name,
+        args.out,
+        format=args.format,
+        splits=args.split,
+        shard_size=args.shard_size,
+        sample=args.sample,
+        options=_options(args),
+        root=args.root,
+        progress=_progress(args),
+        engine=args.engine,
+        address=args.address,
+    )
+    for split, paths in written.items():
+        for path in paths:
+            _out(f"{split}\t{path}")
+    return 0
+
+
 def cmd_hash(args: argparse.Namespace) -> int:
     for p in args.files:
         entry = api.file_entry(p, progress=_progress(args))
@@ -391,6 +413,7 @@ def _setup_prepare(p: argparse.ArgumentParser) -> None:
     _setup_download(p)
     _sample(p)
     p.add_argument("--force", action="store_true", help="rebuild even if fresh")
+    _engine(p)
 
 
 def _setup_import(p: argparse.ArgumentParser) -> None:
@@ -464,6 +487,22 @@ def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of --split-fractions (default: 0)")
 
 
+def _engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine", choices=("local", "ray"), default="local", help="run here, or as Ray tasks"
+    )
+    p.add_argument("--address", help="the Ray cluster (HOST:PORT or auto; default: a local Ray)")
+
+
+def _setup_export(p: argparse.ArgumentParser) -> None:
+    _setup_download(p)
+    _sample(p)
+    p.add_argument("--format", required=True, choices=("webdataset", "parquet", "folder"))
+    p.add_argument("--shard-size", type=int, default=10_000, help="examples per shard file")
+    _engine(p)
+    p.add_argument("out", help="the folder to write the shards (or class folders) in")
+
+
 def _setup_hash(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+")
 
@@ -487,6 +526,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         cmd_prepare_folder,
     ),
     "hash": ("print catalog file entries for files", _setup_hash, cmd_hash),
+    "export": ("write webdataset shards, parquet or class folders", _setup_export, cmd_export),
 }
 
 

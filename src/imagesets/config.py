@@ -20,6 +20,8 @@ OFFLINE_ENV = "IMAGESETS_OFFLINE"
 MIRROR_ENV = "IMAGESETS_MIRROR"
 
 _TRUE = {"1", "true", "yes", "on"}
+#: Mirror schemes read through fsspec (kept equal to ``imagesets.fetch.FSSPEC_SCHEMES``).
+_OBJECT_STORES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
 
 
 def cache_root(root: str | os.PathLike[str] | None = None, *, create: bool = True) -> Path:
@@ -74,11 +76,13 @@ def is_offline() -> bool:
 def user_mirrors() -> list[str]:
     """Base URLs from ``$IMAGESETS_MIRROR`` (space-separated), tried before the catalog's.
 
-    A file ``F`` of dataset ``D`` is looked up at ``<base>/<D>/<F>``; ``file://`` bases work.
+    A file ``F`` of dataset ``D`` is looked up at ``<base>/<D>/<F>``; ``file://`` bases work,
+    and object stores through fsspec (``s3://bucket/datasets``: the ``cloud`` extra).
 
     Raises:
         FetchError: a base is not an ``http://``, ``https://`` or ``file://`` URL with a host
-            (or a path); the message names it and shows the corrected form.
+            (or a path), nor an object-store URL with a bucket; the message names it and
+            shows the corrected form.
     """
     from .errors import FetchError
 
@@ -89,6 +93,10 @@ def user_mirrors() -> list[str]:
             local = base.startswith(("/", "~", "."))
             fix = Path(base).expanduser().absolute().as_uri() if local else f"http://{base}"
             found = "no scheme"
+        elif scheme.lower() in _OBJECT_STORES:
+            if rest.split("/")[0]:
+                continue
+            fix, found = f"{scheme}://BUCKET/PATH", "no bucket"
         elif scheme.lower() not in ("http", "https", "file"):
             fix, found = f"http://{rest}", f"the scheme {scheme!r}"
         elif scheme.lower() == "file" and not rest.startswith("/"):
@@ -99,7 +107,9 @@ def user_mirrors() -> list[str]:
             continue
         raise FetchError(
             f"{MIRROR_ENV} holds {base!r}, which is not a mirror URL: expected a base starting "
-            f"with http://, https:// or file://, found {found}; what to do: write it as {fix} "
+            f"with http://, https:// or file://, or an object store ("
+            f"{', '.join(s + '://' for s in _OBJECT_STORES)}), found {found}; what to do: write "
+            f"it as {fix} "
             "(several mirrors are separated by spaces)"
         )
     return [b.rstrip("/") for b in given]

@@ -358,6 +358,22 @@ class Split:
 
         return to_dask(self.pixels(size), self.targets(), chunks)
 
+    def to_ray(self, *, size: int | None = None, block_size: int = 1024) -> Any:
+        """A ``ray.data.Dataset`` of this split, read lazily in blocks of ``block_size`` rows
+        from the memory maps or packed store by the Ray workers (see
+        :mod:`imagesets.adapters.ray`): columns ``image`` (uint8), ``label`` (int64) and any
+        extra per-example arrays. A packed split needs ``size``."""
+        from .adapters.ray import to_ray
+
+        return to_ray(self, size=size, block_size=block_size)
+
+    def to_hf(self, path: str | Path | None = None, *, progress: bool = True) -> Any:
+        """A Hugging Face ``datasets.Dataset`` (Arrow-backed, memory-mapped from ``path``):
+        ``image`` and ``label`` (a ``ClassLabel``) columns; see :func:`imagesets.exports.to_hf`."""
+        from .exports import to_hf
+
+        return to_hf(self, path, progress=progress)
+
     def normalizer(self, layout: Layout = "NHWC", *, size: int | None = None) -> Normalize:
         """An :class:`imagesets.augment.Normalize` step with this split's own per-channel
         mean and std (from :meth:`stats`), for batches made with ``normalize=True``."""

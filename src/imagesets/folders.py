@@ -164,7 +164,9 @@ def from_folder(
     Args:
         path: the tree; leaf folders are classes at any depth, and each image keeps its label
             path (``animals/domestic/cat``); ``train/``, ``test/`` or ``val/`` at the top
-            become splits, otherwise the whole tree is the split ``"all"``.
+            become splits, otherwise the whole tree is the split ``"all"``. An object-store URL
+            (``s3://bucket/photos/``, the ``cloud`` extra) is copied into the cache first
+            (:mod:`imagesets.remote_tree`).
         name: the dataset name (default: the folder's name, with ``-folder`` appended when it
             is a built-in's: ``data/imagenet`` is ``imagenet-folder``).
         size: fixed-size arrays, uint8 ``(N, size, size, 3)`` (shorter side resized, then
@@ -191,6 +193,12 @@ def from_folder(
     """
     if size is not None and max_side is not None:
         raise ArgumentError("from_folder: give size (fixed-size arrays) or max_side (packed)")
+    if isinstance(path, str) and "://" in path:  # an object store: copied into the cache first
+        from .remote_tree import default_name, is_object_url, local_copy
+
+        if is_object_url(path):
+            name = name or _name_for(Path(default_name(path)))
+            path = local_copy(path, name, root, progress=progress)
     _check_side("size", size, MAX_SIZE)
     _check_side("max_side", max_side, MAX_SIDE)
     _check_side("label_depth", label_depth, 64, low=0)
@@ -340,7 +348,12 @@ def _persisted(spec: DatasetSpec, cache: Cache) -> bool:
 
 
 def refresh(
-    spec: DatasetSpec, cache: Cache, options: Mapping[str, Any] | None, *, rebuild: bool = True
+    spec: DatasetSpec,
+    cache: Cache,
+    options: Mapping[str, Any] | None,
+    *,
+    rebuild: bool = True,
+    building: bool = False,
 ) -> DatasetSpec:
     """``spec`` (a folder dataset) brought up to date with its folder before a load.
 
@@ -360,7 +373,8 @@ def refresh(
     variant = Variant.of(False, options, spec)
     built = _prepared(cache, spec.name, variant.name)
     recorded = edition.options.get("prepared")
-    if isinstance(recorded, Mapping) and dict(variant.options) != dict(recorded) and not built:
+    other = isinstance(recorded, Mapping) and dict(variant.options) != dict(recorded)
+    if other and not built and not building:  # prepare() builds any variant asked
         raise _unprepared(spec, cache, variant, edition.local or "")
     root = Path(edition.local or ".")
     if not root.is_dir():

@@ -18,6 +18,7 @@ reader: those are imported inside the functions that need them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -147,13 +148,31 @@ def prepare(
     *,
     force: bool = False,
     progress: bool = True,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
 ) -> dict[str, Path]:
-    """Prepare ``splits`` (fetching every missing file first, together); ``{split: folder}``."""
+    """Prepare ``splits`` (fetching every missing file first, together); ``{split: folder}``.
+
+    ``engine="ray"`` runs the per-record work of each build as Ray tasks (on the cluster at
+    ``address``, else a local Ray; see :mod:`imagesets.ray_engine`); the split written is the
+    same, under the same lock and rename.
+    """
     todo = list(splits) if force else [s for s in splits if not _locate(spec, s, cache, variant)]
-    paths = _sources(spec, todo, cache, variant, progress) if todo else _Sources(None, {})
-    return {
-        s: _prepare_one(spec, s, cache, variant, paths, progress, force=force).path for s in splits
-    }
+    with _engine(engine if todo else "local", address):
+        paths = _sources(spec, todo, cache, variant, progress) if todo else _Sources(None, {})
+        return {
+            s: _prepare_one(spec, s, cache, variant, paths, progress, force=force).path
+            for s in splits
+        }
+
+
+def _engine(engine: str, address: str | None) -> contextlib.AbstractContextManager[None]:
+    """Where the per-record work of a build runs: here (threads), or on Ray."""
+    if engine == "ray":
+        from .ray_engine import ray_engine
+
+        return ray_engine(address)
+    return contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- fetching
