@@ -121,6 +121,12 @@ def _sample(target: str) -> bytes:
     if target in ("oxford-pet", "oxford-pet-images"):
         pets = _oxford_pet_fakes()
         return gzip.decompress(pets[1 if target == "oxford-pet" else 0].read_bytes())
+    if target == "eurosat":
+        from .eurosat import write_fake_eurosat
+
+        path = tmp / "EuroSAT.zip"
+        write_fake_eurosat(path, _EUROSAT, [3, 2], 0)
+        return path.read_bytes()
     if target == "pickle":
         return cifar.py2_pickle(
             {b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2], b"batch_label": b"x"}
@@ -252,6 +258,20 @@ def _run_oxford_pet(data: bytes, target: str) -> None:
         get_reader("oxford-pet")(request, MemoryWriter())
 
 
+_EUROSAT = ["Forest", "River"]
+
+
+def _run_eurosat(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "EuroSAT.zip")
+    for split in ("train", "test"):
+        request = ReadRequest("eurosat", split, {"archive": path}, {"classes": _EUROSAT,
+                                                                    "workers": 1})  # fmt: skip
+        get_reader("eurosat")(request, MemoryWriter())
+
+
 def _run_pickle(data: bytes, target: str) -> None:
     from .._pickle import pickled_dict, restricted_loads
     from ..formats.cifar import _python_labels
@@ -320,6 +340,7 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "imagenette": _run_imagenette,
     "oxford-pet": _run_oxford_pet,
     "oxford-pet-images": _run_oxford_pet,
+    "eurosat": _run_eurosat,
     "pickle": _run_pickle,
     "mat": _run_mat,
     "mat-raw": _run_mat,
