@@ -26,6 +26,8 @@ _FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "petimages": ("imagesets.formats.petimages:read_split", (*_IMAGES, "seed", "test_fraction")),
     "stl10-binary": ("imagesets.formats.stl10:read_split", ()),
     "imagenette": ("imagesets.formats.imagenette:read_split", _IMAGES),
+    "oxford-pet": ("imagesets.formats.oxford_pet:read_split", _IMAGES),
+    "eurosat": ("imagesets.formats.eurosat:read_split", (*_IMAGES, "seed", "test_fraction")),
 }
 
 #: Older names a user's catalog entry may still give -> the format they now read as (the same

@@ -39,7 +39,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .._registry import ALIASES
-from . import imagenette, stl10
+from . import eurosat, imagenette, oxford_pet, stl10
 
 __all__ = [
     "FAKE_WRITERS",
@@ -373,6 +373,8 @@ FAKE_WRITERS: dict[str, Writer] = {
     "petimages": write_petimages_edition,
     "stl10-binary": stl10.write_stl10_edition,
     "imagenette": imagenette.write_imagenette_edition,
+    "oxford-pet": oxford_pet.write_oxford_pet_edition,
+    "eurosat": eurosat.write_eurosat_edition,
 }
 FAKE_WRITERS.update({old: FAKE_WRITERS[new] for old, new in ALIASES.items() if new in FAKE_WRITERS})
 

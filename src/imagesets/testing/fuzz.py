@@ -118,6 +118,15 @@ def _sample(target: str) -> bytes:
         path = tmp / "imagenette2-160.tgz"
         write_fake_imagenette(path, {"train": 2, "val": 1}, _WNIDS, 0)
         return gzip.decompress(path.read_bytes())
+    if target in ("oxford-pet", "oxford-pet-images"):
+        pets = _oxford_pet_fakes()
+        return gzip.decompress(pets[1 if target == "oxford-pet" else 0].read_bytes())
+    if target == "eurosat":
+        from .eurosat import write_fake_eurosat
+
+        path = tmp / "EuroSAT.zip"
+        write_fake_eurosat(path, _EUROSAT, [3, 2], 0)
+        return path.read_bytes()
     if target == "pickle":
         return cifar.py2_pickle(
             {b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2], b"batch_label": b"x"}
@@ -220,6 +229,49 @@ def _run_imagenette(data: bytes, target: str) -> None:
         get_reader("imagenette")(request, MemoryWriter())
 
 
+_BREEDS = ["Abyssinian", "american_bulldog", "Bengal"]
+
+
+@functools.cache
+def _oxford_pet_fakes() -> tuple[Path, Path]:
+    """Valid Oxford-IIIT Pet archives: the one not being mutated is read as it is."""
+    from .oxford_pet import write_fake_oxford_pet
+
+    tmp = _tmp()
+    images, annotations = tmp / "images.tar.gz", tmp / "annotations.tar.gz"
+    write_fake_oxford_pet(images, annotations, {"trainval": 3, "test": 2}, _BREEDS, 0)
+    return images, annotations
+
+
+def _run_oxford_pet(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    images, annotations = _oxford_pet_fakes()
+    if target == "oxford-pet":
+        annotations = _write(data, "annotations.tar")
+    else:
+        images = _write(data, "images.tar")
+    files = {"images": images, "annotations": annotations}
+    for split in ("trainval", "test"):
+        request = ReadRequest("oxford-iiit-pet", split, files, {"breeds": _BREEDS, "workers": 1})
+        get_reader("oxford-pet")(request, MemoryWriter())
+
+
+_EUROSAT = ["Forest", "River"]
+
+
+def _run_eurosat(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "EuroSAT.zip")
+    for split in ("train", "test"):
+        request = ReadRequest("eurosat", split, {"archive": path}, {"classes": _EUROSAT,
+                                                                    "workers": 1})  # fmt: skip
+        get_reader("eurosat")(request, MemoryWriter())
+
+
 def _run_pickle(data: bytes, target: str) -> None:
     from .._pickle import pickled_dict, restricted_loads
     from ..formats.cifar import _python_labels
@@ -286,6 +338,9 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "cifar-binary": _run_cifar,
     "stl10": _run_stl10,
     "imagenette": _run_imagenette,
+    "oxford-pet": _run_oxford_pet,
+    "oxford-pet-images": _run_oxford_pet,
+    "eurosat": _run_eurosat,
     "pickle": _run_pickle,
     "mat": _run_mat,
     "mat-raw": _run_mat,
