@@ -194,9 +194,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.out:
         viz.save_picture(picture, args.out)
         _out(f"wrote {args.out}")
+    elif args.term:
+        _out(_term_picture(split, args.index, args.width))
     elif not args.quiet:
         _out(viz.ascii_preview(image))
     return 0
+
+
+def _term_picture(split: Split, index: int, width: int | None) -> str:
+    """Example ``index`` drawn with half-blocks (boxes drawn), truecolour when ``COLORTERM``
+    says so, else grays."""
+    import numpy as np
+
+    from . import viz
+    from .notebook import picture_of
+
+    picture = np.asarray(picture_of(split, index))
+    return viz.terminal_preview(picture, width, truecolor=viz.truecolor_terminal())
 
 
 def _boxes_picture(image: Array, digits: Array, scale: int) -> Image.Image:
@@ -205,32 +219,17 @@ def _boxes_picture(image: Array, digits: Array, scale: int) -> Image.Image:
     return draw_boxes(image, digits, scale=scale)
 
 
-def _grid_rows(split: Split, by: str, name: str) -> tuple[Array, list[str]]:
-    """The labels that pick each row of a grid, and the rows' names: classes, superclasses,
-    or for a boxed split (no class labels) the number of digits."""
-    if by != "class":
-        key = {"superclass": "coarse_labels"}.get(by, by)
-        if key not in split.arrays or "superclasses" not in split.label_names:
-            raise ImagesetsError(f"{name} has no {by} labels; use --by class")
-        return split.arrays[key], list(split.label_names["superclasses"])
-    if split.kind == "boxed":
-        counts = split.digits_per_image()
-        most = int(counts.max()) if len(counts) else 0
-        return counts - 1, [f"{k} digit{'s' * (k > 1)}" for k in range(1, most + 1)]
-    labels, names = split.labels, list(split.classes)
-    return labels, names or [str(i) for i in range(int(labels.max()) + 1)]
-
-
 def cmd_grid(args: argparse.Namespace) -> int:
     """A sprite of --per-class images per class; a packed split is decoded to --size."""
     from . import viz
 
     split = _load_split(args)
-    labels, names = _grid_rows(split, args.by, args.name)
-    pixels = split.pixels(args.size)
-    picture = viz.grid(pixels, labels, names, per_class=args.per_class, scale=args.scale)
+    if split.kind != "arrays":
+        split.pixels(args.size)  # a packed split without --size: the one error saying so
+    picture = split.grid(args.per_class, args.by, scale=args.scale, size=args.size)
     viz.save_picture(picture, args.out)
-    _out(f"wrote {args.out} ({len(names)} rows x {args.per_class})")
+    rows = len(viz.grid_rows(split, args.by)[1])
+    _out(f"wrote {args.out} ({rows} rows x {args.per_class})")
     return 0
 
 
@@ -358,9 +357,16 @@ def _setup_show(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
     _sample(p)
-    p.add_argument("--index", type=int, default=100)
-    p.add_argument("--out", help="write the image, scaled up, as this PNG")
-    p.add_argument("--scale", type=int, help="enlargement (default: to about 224 pixels)")
+    p.add_argument("--index", type=int, default=100, help="the example's index")
+    p.add_argument("--out", help="write the image, scaled up, to this file (.png, .jpg, ...)")
+    p.add_argument("--scale", type=int, help="enlargement for --out (default: to ~224 pixels)")
+    p.add_argument(
+        "--term",
+        action="store_true",
+        help="draw the image in the terminal with colour half-blocks (grays unless "
+        "COLORTERM=truecolor)",
+    )
+    p.add_argument("--width", type=int, help="columns of --term (default: fit the terminal)")
 
 
 def _decode_size(p: argparse.ArgumentParser) -> None:
