@@ -248,6 +248,45 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Exact and near-duplicate images within and across the splits (imagesets.audit)."""
+    from . import viz
+    from .audit import audit
+
+    ds = api.load(
+        args.name,
+        args.split,
+        root=args.root,
+        sample=args.sample,
+        options=_options(args),
+        progress=_progress(args),
+    )
+    report = audit(
+        ds.splits,
+        threshold=args.threshold,
+        pixel_threshold=args.pixel_threshold,
+        side=args.side,
+        size=args.size,
+        progress=_progress(args),
+    )
+    if args.out and len(report):
+        viz.save_picture(report.picture(args.top), args.out)
+    if args.json:
+        _out(json.dumps({**report.as_dict(args.limit), "limit": args.limit}, indent=1))
+        return 0
+    sizes = ", ".join(f"{k} {v:,}" for k, v in report.splits.items())
+    _out(f"{args.name} ({sizes}): {report.candidates:,} candidate pairs checked on pixels")
+    for (a, b), c in report.counts.items():
+        share = f" ({100 * c['images'] / max(report.splits[b], 1):.2f} % of {b})"
+        _out(f"  {a}/{b}: {c['exact']:,} exact, {c['near']:,} near; {c['images']:,} images{share}")
+    for row in report.table(min(args.limit, 10)):
+        _out(f"  {row['a']} {row['i']} ~ {row['b']} {row['j']}  {row['kind']}"
+             f"  fingerprint {row['similarity']:.4f}  pixels {row['pixels']:.4f}")  # fmt: skip
+    if args.out:
+        _out(f"wrote {args.out}" if len(report) else f"no pairs: {args.out} not written")
+    return 0
+
+
 def cmd_prepare_folder(args: argparse.Namespace) -> int:
     from .folders import from_folder
 
@@ -396,6 +435,32 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
     _decode_size(p)
 
 
+def _setup_audit(p: argparse.ArgumentParser) -> None:
+    from .audit import PIXEL_THRESHOLD, SIDE, THRESHOLD
+
+    _name(p)
+    _split_opts(p, True)
+    _sample(p)
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD,
+        help="fingerprint cosine similarity of a candidate pair, in (0, 1]",
+    )
+    p.add_argument(
+        "--pixel-threshold",
+        type=float,
+        default=PIXEL_THRESHOLD,
+        help="pixel correlation (best 1-pixel shift) of a near pair, in (0, 1]",
+    )
+    p.add_argument("--side", type=int, default=SIDE, help="fingerprint side in pixels, 2..64")
+    p.add_argument("--json", action="store_true", help="counts and the pairs as JSON")
+    p.add_argument("--limit", type=int, default=1000, help="most pairs listed")
+    p.add_argument("--out", help="write the top pairs side by side to this PNG")
+    p.add_argument("--top", type=int, default=16, help="pairs drawn in --out")
+    _decode_size(p)
+
+
 def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="a folder of class folders (optionally under train/, test/)")
     p.add_argument("--name", help="dataset name (default: the folder's name)")
@@ -422,6 +487,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "show": ("print one example's label and draw it", _setup_show, cmd_show),
     "grid": ("a sprite of K images per class", _setup_grid, cmd_grid),
     "stats": ("per-channel mean/std and class counts", _setup_stats, cmd_stats),
+    "audit": ("exact and near-duplicate images across splits", _setup_audit, cmd_audit),
     "prepare-folder": (
         "make a dataset of a class-folder tree",
         _setup_prepare_folder,

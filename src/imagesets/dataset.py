@@ -45,6 +45,7 @@ from .sources import (
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
+    from .audit import AuditReport
     from .augment import Normalize
     from .batching import Layout
     from .notebook import Example
@@ -539,6 +540,16 @@ class Split:
         from .viz import split_grid
 
         return split_grid(self, per_class=per_class, by=by, scale=scale, size=size)
+
+    def duplicates(self, **kwargs: Any) -> AuditReport:
+        """Exact and near-duplicate pairs of images within this split: an
+        :class:`~imagesets.audit.AuditReport` (``.counts``, ``.table()``, ``.picture()``).
+        Keywords as :func:`imagesets.audit.audit` (``threshold``, ``pixel_threshold``,
+        ``side``, ``size``, ``progress``); across splits: ``imagesets.audit.audit(ds.splits)``
+        or ``imagesets audit NAME``."""
+        from .audit import audit
+
+        return audit({self.name: self}, **kwargs)
 
     def _repr_html_(self) -> str:
         from .notebook import split_card
