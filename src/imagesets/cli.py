@@ -332,7 +332,7 @@ def _split_opts(p: argparse.ArgumentParser, many: bool) -> None:
     if many:
         p.add_argument("--split", action="append", help="a split (repeatable; default: all)")
     else:
-        p.add_argument("--split", default="train", help="the split (default: train)")
+        p.add_argument("--split", default="train", help="the split")
 
 
 def _sample(p: argparse.ArgumentParser) -> None:
@@ -359,13 +359,13 @@ def _options(args: argparse.Namespace) -> dict[str, bool | int | str]:
 
 
 def _setup_list(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _setup_info(p: argparse.ArgumentParser) -> None:
     _name(p)
     _sample(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--skipped", action="store_true", help="list files skipped at prepare")
 
 
@@ -420,10 +420,10 @@ def _setup_grid(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
     _sample(p)
-    p.add_argument("--per-class", type=int, default=10)
-    p.add_argument("--by", default="class", help="class (default) or superclass")
+    p.add_argument("--per-class", type=int, default=10, help="images per row")
+    p.add_argument("--by", default="class", choices=("class", "superclass"), help="one row per")
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--scale", type=int, default=2)
+    p.add_argument("--scale", type=int, default=2, help="enlargement of each image")
     _decode_size(p)
 
 
@@ -431,7 +431,7 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
     _sample(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     _decode_size(p)
 
 
@@ -471,7 +471,7 @@ def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
 
 
 def _setup_hash(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", help="files to hash")
 
 
 #: command -> (help, parser setup, handler)
@@ -497,17 +497,65 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
 }
 
 
+EPILOG = """examples:
+  imagesets show mnist --index 100 --term     draw train image 100 in the terminal
+  imagesets grid cifar10 --out grid.png       10 images of each class in one PNG
+  imagesets audit fashion-mnist --json        duplicate images within and across splits
+
+-v (tracebacks and logs) and -q (no progress bars) go before or after the command.
+Progress bars show on a terminal or in a notebook; IMAGESETS_PROGRESS=0/1 forces them."""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help lines end with ``(default: X)`` when an option has a default worth showing
+    (not None, False, an empty list, or already in the text); examples keep their layout;
+    help starts in column 24 at least, so that every command name fits on its help line."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("max_help_position", 24)
+        super().__init__(prog, **kwargs)
+        self._action_max_length = 22  # argparse widens it to fit options, never narrows
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, [], argparse.SUPPRESS) and "default" not in text
+        if shown and (action.option_strings or action.nargs in ("?", "*")):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="tracebacks and logs"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress bars"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of every command."""
-    parser = argparse.ArgumentParser(prog="imagesets", description=__doc__.splitlines()[0])
+    """The argparse parser of every command: one help line each, examples below."""
+    parser = argparse.ArgumentParser(
+        prog="imagesets",
+        description="The classic image datasets as numpy arrays: fetch, prepare, look, audit.",
+        epilog=EPILOG,
+        formatter_class=_HelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"imagesets {__version__}")
+    _verbosity(parser, False)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="store_true", help="tracebacks and logs")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _verbosity(common, argparse.SUPPRESS)  # after the command: set only when given
     common.add_argument("--root", help="cache root (default: $IMAGESETS_HOME or user cache)")
     subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, setup, handler) in COMMANDS.items():
-        sub = subs.add_parser(name, help=help_text, parents=[common])
+        sub = subs.add_parser(
+            name,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            parents=[common],
+            formatter_class=_HelpFormatter,
+        )
         setup(sub)
         sub.set_defaults(handler=handler)
     return parser
