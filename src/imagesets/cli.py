@@ -287,6 +287,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_browse(args: argparse.Namespace) -> int:
+    """A local gallery of one split on 127.0.0.1, opened in the browser; Ctrl-C stops it."""
+    from .gallery import Gallery
+
+    split = _load_split(args)
+    gallery = Gallery(args.name, split, port=args.port)
+    _out(f"imagesets gallery of {args.name} {args.split}: {gallery.url}  (Ctrl-C stops it)")
+    sys.stdout.flush()
+    if not args.no_open:
+        import webbrowser
+
+        webbrowser.open(gallery.url)
+    try:
+        gallery.serve_forever()
+    except KeyboardInterrupt:
+        _out("stopped")
+    finally:
+        gallery.close()
+    return 0
+
+
 def cmd_prepare_folder(args: argparse.Namespace) -> int:
     from .folders import from_folder
 
@@ -461,6 +482,14 @@ def _setup_audit(p: argparse.ArgumentParser) -> None:
     _decode_size(p)
 
 
+def _setup_browse(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _split_opts(p, False)
+    _sample(p)
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    p.add_argument("--no-open", action="store_true", help="print the address, open no browser")
+
+
 def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="a folder of class folders (optionally under train/, test/)")
     p.add_argument("--name", help="dataset name (default: the folder's name)")
@@ -488,6 +517,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "grid": ("a sprite of K images per class", _setup_grid, cmd_grid),
     "stats": ("per-channel mean/std and class counts", _setup_stats, cmd_stats),
     "audit": ("exact and near-duplicate images across splits", _setup_audit, cmd_audit),
+    "browse": ("a local gallery of a split in the browser", _setup_browse, cmd_browse),
     "prepare-folder": (
         "make a dataset of a class-folder tree",
         _setup_prepare_folder,
