@@ -126,3 +126,23 @@ def test_the_page_in_headless_chromium(gallery: Gallery, tmp_path: Path) -> None
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 1000
     finally:
         driver.quit()
+
+
+@pytest.mark.browser
+def test_the_notebook_card_renders_in_headless_chromium(tmp_path: Path) -> None:
+    """The HTML a notebook shows for a Dataset, opened from a file: every thumbnail decodes."""
+    from selenium.webdriver.common.by import By
+
+    ds = imagesets.load("fashion-mnist", sample=True, progress=False)
+    page = tmp_path / "card.html"
+    page.write_text(f"<!doctype html><meta charset='utf-8'>{ds._repr_html_()}", encoding="utf-8")
+    driver = _browser(tmp_path)
+    try:
+        driver.get(page.as_uri())
+        images = driver.find_elements(By.CSS_SELECTOR, ".imagesets-strip img")
+        assert len(images) == 20  # 10 classes x 2 splits
+        assert all(img.get_property("naturalWidth") == 56 for img in images)
+        shot = tmp_path / "card.png"
+        assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 1000
+    finally:
+        driver.quit()

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._audit_defaults import PIXEL_THRESHOLD, SIDE, THRESHOLD
 from .errors import ArgumentError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,13 +57,6 @@ __all__ = [
     "fingerprints",
 ]
 
-#: Default cosine similarity of two fingerprints at or above which a pair is a candidate.
-THRESHOLD = 0.95
-#: Default smallest pixel correlation (brightness removed, best one-pixel shift) of a
-#: near-duplicate pair.
-PIXEL_THRESHOLD = 0.99
-#: Default fingerprint side: images are shrunk to SIDE x SIDE grays (SIDE ** 2 numbers).
-SIDE = 12
 #: A packed split's images are decoded to this side unless ``size`` says otherwise.
 DECODE_SIZE = 64
 _CHUNK = 2048  # images read at a time

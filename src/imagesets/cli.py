@@ -457,7 +457,7 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
 
 
 def _setup_audit(p: argparse.ArgumentParser) -> None:
-    from .audit import PIXEL_THRESHOLD, SIDE, THRESHOLD
+    from ._audit_defaults import PIXEL_THRESHOLD, SIDE, THRESHOLD
 
     _name(p)
     _split_opts(p, True)
