@@ -4,7 +4,6 @@ of a build. Used by :mod:`imagesets.pipeline` inside a build only (imports numpy
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -79,19 +78,13 @@ def hierarchy(
 
 
 class progress_bar:
-    """A tqdm bar on stderr (only on a terminal), exposed as a ``tick(n)`` callable."""
+    """A bar (:func:`imagesets._progress.bar`: terminal, notebook or ``IMAGESETS_PROGRESS``),
+    exposed as a ``tick(n)`` callable."""
 
     def __init__(self, spec: DatasetSpec, split: str, show: bool) -> None:
-        from tqdm import tqdm
+        from ._progress import bar
 
-        self.bar = tqdm(
-            total=None,
-            desc=f"prepare {spec.name} {split}",
-            unit="img",
-            file=sys.stderr,
-            leave=False,
-            disable=not (show and sys.stderr.isatty()),
-        )
+        self.bar = bar(show, total=None, desc=f"prepare {spec.name} {split}", unit="img")
 
     def __enter__(self) -> Callable[[int], None]:
         return self._tick

@@ -224,9 +224,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.out:
         viz.save_picture(picture, args.out)
         _out(f"wrote {args.out}")
+    elif args.term:
+        _out(_term_picture(split, args.index, args.width))
     elif not args.quiet:
         _out(viz.ascii_preview(image))
     return 0
+
+
+def _term_picture(split: Split, index: int, width: int | None) -> str:
+    """Example ``index`` drawn with half-blocks (boxes drawn), truecolour when ``COLORTERM``
+    says so, else grays."""
+    import numpy as np
+
+    from . import viz
+    from .notebook import picture_of
+
+    picture = np.asarray(picture_of(split, index))
+    return viz.terminal_preview(picture, width, truecolor=viz.truecolor_terminal())
 
 
 def _boxes_picture(image: Array, digits: Array, scale: int) -> Image.Image:
@@ -235,31 +249,16 @@ def _boxes_picture(image: Array, digits: Array, scale: int) -> Image.Image:
     return draw_boxes(image, digits, scale=scale)
 
 
-def _grid_rows(split: Split, by: str, name: str) -> tuple[Array, list[str]]:
-    """The labels that pick each row of a grid, and the rows' names: classes, superclasses,
-    or for a boxed split (no class labels) the number of digits."""
-    if by != "class":
-        key = {"superclass": "coarse_labels"}.get(by, by)
-        if key not in split.arrays or "superclasses" not in split.label_names:
-            raise ImagesetsError(f"{name} has no {by} labels; use --by class")
-        return split.arrays[key], list(split.label_names["superclasses"])
-    if split.kind == "boxed":
-        counts = split.digits_per_image()
-        most = int(counts.max()) if len(counts) else 0
-        return counts - 1, [f"{k} digit{'s' * (k > 1)}" for k in range(1, most + 1)]
-    labels, names = split.labels, list(split.classes)
-    return labels, names or [str(i) for i in range(int(labels.max()) + 1)]
-
-
 def cmd_grid(args: argparse.Namespace) -> int:
     """A sprite of --per-class images per class; a packed split is decoded to --size."""
     from . import viz
 
     split = _load_split(args)
-    labels, names = _grid_rows(split, args.by, args.name)
-    pixels = split.pixels(args.size)
-    picture = viz.grid(pixels, labels, names, per_class=args.per_class, scale=args.scale)
+    if split.kind != "arrays":
+        split.pixels(args.size)  # a packed split without --size: the one error saying so
+    picture = split.grid(args.per_class, args.by, scale=args.scale, size=args.size)
     viz.save_picture(picture, args.out)
+    labels, names = viz.grid_rows(split, args.by)
     largest = max(viz.pick_per_class(labels, len(names), args.per_class), key=len, default=[])
     _out(f"wrote {args.out} ({len(names)} rows x {len(largest)})")
     return 0
@@ -277,6 +276,66 @@ def cmd_stats(args: argparse.Namespace) -> int:
     _out("  std  " + ", ".join(f"{s:.4f}" for s in result.std) + "  (over all pixels)")
     for label, n in enumerate(result.class_counts.tolist()):
         _out(f"  {label:>4} {split.class_name(label):<24} {n:>8,}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Exact and near-duplicate images within and across the splits (imagesets.audit)."""
+    from . import viz
+    from .audit import audit
+
+    ds = api.load(
+        args.name,
+        args.split,
+        root=args.root,
+        sample=args.sample,
+        options=_options(args),
+        progress=_progress(args),
+    )
+    report = audit(
+        ds.splits,
+        threshold=args.threshold,
+        pixel_threshold=args.pixel_threshold,
+        side=args.side,
+        size=args.size,
+        progress=_progress(args),
+    )
+    if args.out and len(report):
+        viz.save_picture(report.picture(args.top), args.out)
+    if args.json:
+        _out(json.dumps({**report.as_dict(args.limit), "limit": args.limit}, indent=1))
+        return 0
+    sizes = ", ".join(f"{k} {v:,}" for k, v in report.splits.items())
+    _out(f"{args.name} ({sizes}): {report.candidates:,} candidate pairs checked on pixels")
+    for (a, b), c in report.counts.items():
+        share = f" ({100 * c['images'] / max(report.splits[b], 1):.2f} % of {b})"
+        _out(f"  {a}/{b}: {c['exact']:,} exact, {c['near']:,} near; {c['images']:,} images{share}")
+    for row in report.table(min(args.limit, 10)):
+        _out(f"  {row['a']} {row['i']} ~ {row['b']} {row['j']}  {row['kind']}"
+             f"  fingerprint {row['similarity']:.4f}  pixels {row['pixels']:.4f}")  # fmt: skip
+    if args.out:
+        _out(f"wrote {args.out}" if len(report) else f"no pairs: {args.out} not written")
+    return 0
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    """A local gallery of one split on 127.0.0.1, opened in the browser; Ctrl-C stops it."""
+    from .gallery import Gallery
+
+    split = _load_split(args)
+    gallery = Gallery(args.name, split, port=args.port)
+    _out(f"imagesets gallery of {args.name} {args.split}: {gallery.url}  (Ctrl-C stops it)")
+    sys.stdout.flush()
+    if not args.no_open:
+        import webbrowser
+
+        webbrowser.open(gallery.url)
+    try:
+        gallery.serve_forever()
+    except KeyboardInterrupt:
+        _out("stopped")
+    finally:
+        gallery.close()
     return 0
 
 
@@ -394,13 +453,13 @@ def _options(args: argparse.Namespace) -> dict[str, bool | int | str]:
 
 
 def _setup_list(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _setup_info(p: argparse.ArgumentParser) -> None:
     _name(p)
     _sample(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--skipped", action="store_true", help="list files skipped at prepare")
 
 
@@ -433,8 +492,15 @@ def _setup_show(p: argparse.ArgumentParser) -> None:
     _split_opts(p, False)
     _sample(p)
     p.add_argument("--index", type=int, help="the example (default: 100, or 0 if fewer)")
-    p.add_argument("--out", help="write the image, scaled up, as this PNG")
-    p.add_argument("--scale", type=int, help="enlargement (default: to about 224 pixels)")
+    p.add_argument("--out", help="write the image, scaled up, to this file (.png, .jpg, ...)")
+    p.add_argument("--scale", type=int, help="enlargement for --out (default: to ~224 pixels)")
+    p.add_argument(
+        "--term",
+        action="store_true",
+        help="draw the image in the terminal with colour half-blocks (grays unless "
+        "COLORTERM=truecolor)",
+    )
+    p.add_argument("--width", type=int, help="columns of --term (default: fit the terminal)")
 
 
 def _decode_size(p: argparse.ArgumentParser) -> None:
@@ -449,10 +515,10 @@ def _setup_grid(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
     _sample(p)
-    p.add_argument("--per-class", type=int, default=10)
-    p.add_argument("--by", default="class", help="class (default) or superclass")
+    p.add_argument("--per-class", type=int, default=10, help="images per row")
+    p.add_argument("--by", default="class", choices=("class", "superclass"), help="one row per")
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--scale", type=int, default=2)
+    p.add_argument("--scale", type=int, default=2, help="enlargement of each image")
     _decode_size(p)
 
 
@@ -460,8 +526,42 @@ def _setup_stats(p: argparse.ArgumentParser) -> None:
     _name(p)
     _split_opts(p, False)
     _sample(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     _decode_size(p)
+
+
+def _setup_audit(p: argparse.ArgumentParser) -> None:
+    from ._audit_defaults import PIXEL_THRESHOLD, SIDE, THRESHOLD
+
+    _name(p)
+    _split_opts(p, True)
+    _sample(p)
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD,
+        help="fingerprint cosine similarity of a candidate pair, in (0, 1]",
+    )
+    p.add_argument(
+        "--pixel-threshold",
+        type=float,
+        default=PIXEL_THRESHOLD,
+        help="pixel correlation (best 1-pixel shift) of a near pair, in (0, 1]",
+    )
+    p.add_argument("--side", type=int, default=SIDE, help="fingerprint side in pixels, 2..64")
+    p.add_argument("--json", action="store_true", help="counts and the pairs as JSON")
+    p.add_argument("--limit", type=int, default=1000, help="most pairs listed")
+    p.add_argument("--out", help="write the top pairs side by side to this PNG")
+    p.add_argument("--top", type=int, default=16, help="pairs drawn in --out")
+    _decode_size(p)
+
+
+def _setup_browse(p: argparse.ArgumentParser) -> None:
+    _name(p)
+    _split_opts(p, False)
+    _sample(p)
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    p.add_argument("--no-open", action="store_true", help="print the address, open no browser")
 
 
 def _setup_prepare_folder(p: argparse.ArgumentParser) -> None:
@@ -497,14 +597,19 @@ def _engine(p: argparse.ArgumentParser) -> None:
 def _setup_export(p: argparse.ArgumentParser) -> None:
     _setup_download(p)
     _sample(p)
-    p.add_argument("--format", required=True, choices=("webdataset", "parquet", "folder"))
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=("webdataset", "parquet", "folder"),
+        help="tar shards (.png/.jpg + .cls), Hugging Face Parquet, or class folders",
+    )
     p.add_argument("--shard-size", type=int, default=10_000, help="examples per shard file")
     _engine(p)
     p.add_argument("out", help="the folder to write the shards (or class folders) in")
 
 
 def _setup_hash(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", help="files to hash")
 
 
 #: command -> (help, parser setup, handler)
@@ -514,12 +619,14 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "download": ("fetch and verify the original files", _setup_download, cmd_download),
     "prepare": ("download and prepare the arrays", _setup_prepare, cmd_prepare),
     "import": ("verify local files and put them in the cache", _setup_import, cmd_import),
-    "verify": ("re-hash the cached original files", _name, cmd_verify),
+    "verify": ("re-hash the cached originals and prepared arrays", _name, cmd_verify),
     "path": ("where a dataset lives in the cache", _name, cmd_path),
     "clean": ("remove prepared arrays (and originals)", _setup_clean, cmd_clean),
     "show": ("print one example's label and draw it", _setup_show, cmd_show),
     "grid": ("a sprite of K images per class", _setup_grid, cmd_grid),
     "stats": ("per-channel mean/std and class counts", _setup_stats, cmd_stats),
+    "audit": ("exact and near-duplicate images across splits", _setup_audit, cmd_audit),
+    "browse": ("a local gallery of a split in the browser", _setup_browse, cmd_browse),
     "prepare-folder": (
         "make a dataset of a class-folder tree",
         _setup_prepare_folder,
@@ -530,17 +637,65 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
 }
 
 
+EPILOG = """examples:
+  imagesets show mnist --index 100 --term     draw train image 100 in the terminal
+  imagesets grid cifar10 --out grid.png       10 images of each class in one PNG
+  imagesets audit fashion-mnist --json        duplicate images within and across splits
+
+-v (tracebacks and logs) and -q (no progress bars) go before or after the command.
+Progress bars show on a terminal or in a notebook; IMAGESETS_PROGRESS=0/1 forces them."""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help lines end with ``(default: X)`` when an option has a default worth showing
+    (not None, False, an empty list, or already in the text); examples keep their layout;
+    help starts in column 24 at least, so that every command name fits on its help line."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("max_help_position", 24)
+        super().__init__(prog, **kwargs)
+        self._action_max_length = 22  # argparse widens it to fit options, never narrows
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, [], argparse.SUPPRESS) and "default" not in text
+        if shown and (action.option_strings or action.nargs in ("?", "*")):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="tracebacks and logs"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress bars"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of every command."""
-    parser = argparse.ArgumentParser(prog="imagesets", description=__doc__.splitlines()[0])
+    """The argparse parser of every command: one help line each, examples below."""
+    parser = argparse.ArgumentParser(
+        prog="imagesets",
+        description="The classic image datasets as numpy arrays: fetch, prepare, look, audit.",
+        epilog=EPILOG,
+        formatter_class=_HelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"imagesets {__version__}")
+    _verbosity(parser, False)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="store_true", help="tracebacks and logs")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _verbosity(common, argparse.SUPPRESS)  # after the command: set only when given
     common.add_argument("--root", help="cache root (default: $IMAGESETS_HOME or user cache)")
     subs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, setup, handler) in COMMANDS.items():
-        sub = subs.add_parser(name, help=help_text, parents=[common])
+        sub = subs.add_parser(
+            name,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            parents=[common],
+            formatter_class=_HelpFormatter,
+        )
         setup(sub)
         sub.set_defaults(handler=handler)
     return parser

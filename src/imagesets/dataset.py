@@ -43,8 +43,12 @@ from .sources import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+    from .audit import AuditReport
     from .augment import Normalize
     from .batching import Layout
+    from .notebook import Example
     from .stats import SplitStats
 
 __all__ = ["Dataset", "DatasetInfo", "Split", "carve"]
@@ -509,6 +513,65 @@ class Split:
         index = int(label)
         return self.classes[index] if 0 <= index < len(self.classes) else str(index)
 
+    # ------------------------------------------------------------------ looking at it
+
+    def image(self, index: int) -> Example:
+        """Example ``index`` as an :class:`~imagesets.notebook.Example`: a notebook shows it
+        as its picture (boxes drawn for a boxed split) captioned ``train label [100] = 8
+        (Bag)``; ``.array`` is the image at its own size, ``.pil()`` a Pillow image."""
+        from .notebook import Example
+
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ArgumentError(f"image(index): expected an int, found {index!r:.80}")
+        image, target = self._example(int(index))
+        position = int(index) % len(self)
+        if self.kind == "boxed":
+            return Example(self.name, position, image, None, "", digits=target)
+        label = int(target)
+        return Example(self.name, position, image, label, self.class_name(label))
+
+    def show(self, index: int) -> Example:
+        """:meth:`image`, displayed at once in a notebook (IPython's ``display`` when IPython
+        runs this process), and returned."""
+        import sys
+
+        example = self.image(index)
+        display = getattr(sys.modules.get("IPython.display"), "display", None)
+        if callable(display):
+            display(example)
+        return example
+
+    def grid(
+        self,
+        per_class: int = 10,
+        by: str = "class",
+        *,
+        scale: int = 2,
+        size: int | None = None,
+    ) -> Image.Image:
+        """A Pillow sprite of the first ``per_class`` images of each class (``by="class"``)
+        or superclass (``by="superclass"``, CIFAR-100), one row each: the picture of
+        ``imagesets grid``. A packed split is decoded to ``size`` x ``size`` (default 64),
+        image by image; a boxed split has a row per number of digits."""
+        from .viz import split_grid
+
+        return split_grid(self, per_class=per_class, by=by, scale=scale, size=size)
+
+    def duplicates(self, **kwargs: Any) -> AuditReport:
+        """Exact and near-duplicate pairs of images within this split: an
+        :class:`~imagesets.audit.AuditReport` (``.counts``, ``.table()``, ``.picture()``).
+        Keywords as :func:`imagesets.audit.audit` (``threshold``, ``pixel_threshold``,
+        ``side``, ``size``, ``progress``); across splits: ``imagesets.audit.audit(ds.splits)``
+        or ``imagesets audit NAME``."""
+        from .audit import audit
+
+        return audit({self.name: self}, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from .notebook import split_card
+
+        return split_card(self)
+
     def __repr__(self) -> str:
         shown: dict[str, Any] = dict(self.arrays)
         if isinstance(self.source, ArraySource) and "images" not in shown:
@@ -570,6 +633,11 @@ class Dataset:
     def items(self) -> ItemsView[str, Split]:
         """``(name, split)`` pairs, in load order."""
         return self.splits.items()
+
+    def _repr_html_(self) -> str:
+        from .notebook import dataset_card
+
+        return dataset_card(self)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)}" for k, v in self.splits.items())

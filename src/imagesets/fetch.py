@@ -32,7 +32,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -93,18 +92,16 @@ def candidate_urls(dataset: str, rf: RemoteFile) -> list[str]:
 
 
 def _progress_bar(rf: RemoteFile, initial: int, show: bool) -> Any:
-    from tqdm import tqdm
+    from ._progress import bar
 
-    return tqdm(
+    return bar(
+        show,
         total=rf.size,
         initial=initial,
         unit="B",
         unit_scale=True,
         unit_divisor=1024,
         desc=rf.name,
-        file=sys.stderr,
-        leave=False,
-        disable=not (show and sys.stderr.isatty()),
     )
 
 

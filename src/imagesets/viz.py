@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +23,20 @@ from PIL import Image, ImageDraw, ImageFont
 from .errors import ArgumentError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .dataset import Split
     from .sources import Pixels
 
 __all__ = [
     "MAX_SIDE",
     "ascii_preview",
     "grid",
+    "grid_rows",
     "pick_per_class",
     "save_picture",
     "scaled",
+    "split_grid",
+    "terminal_preview",
+    "truecolor_terminal",
     "writable_extensions",
 ]
 
@@ -123,6 +129,47 @@ def grid(images: Pixels, labels: Array, names: Sequence[str], *, per_class: int 
     return sheet
 
 
+def grid_rows(split: Split, by: str = "class") -> tuple[Array, list[str]]:
+    """The labels that pick each row of a grid of ``split``, and the rows' names: classes
+    (``by="class"``), superclasses (``by="superclass"``), or for a boxed split (no class
+    labels) the number of digits.
+
+    Raises:
+        ArgumentError: ``by`` is neither, or the split has no such labels.
+    """
+    if by not in ("class", "superclass"):
+        raise ArgumentError(f"by: expected 'class' or 'superclass', found {by!r}")
+    if by == "superclass":
+        if "coarse_labels" not in split.arrays or not split.superclasses:
+            raise ArgumentError(
+                f"by='superclass': split {split.name!r} has no superclass labels (only"
+                " CIFAR-100 has them); use by='class'"
+            )
+        return split.arrays["coarse_labels"], list(split.superclasses)
+    if split.kind == "boxed":
+        counts = split.digits_per_image()
+        most = int(counts.max()) if len(counts) else 0
+        return counts - 1, [f"{k} digit{'s' * (k > 1)}" for k in range(1, most + 1)]
+    labels, names = split.labels, list(split.classes)
+    return labels, names or [str(i) for i in range(int(labels.max()) + 1)]
+
+
+#: The side a packed split's images are decoded to for :func:`split_grid` without ``size``.
+GRID_SIZE = 64
+
+
+def split_grid(split: Split, *, per_class: int = 10, by: str = "class", scale: int = 2,
+               size: int | None = None) -> Image.Image:  # fmt: skip
+    """:func:`grid` of ``split``'s rows (:func:`grid_rows`): what ``imagesets grid`` draws.
+    A packed split's images are decoded one by one to ``size`` x ``size`` (default
+    :data:`GRID_SIZE`); an array split takes ``size`` None or its own side."""
+    labels, names = grid_rows(split, by)
+    if size is None and split.kind != "arrays":
+        size = GRID_SIZE
+    pixels = split.pixels(size)
+    return grid(pixels, labels, names, per_class=per_class, scale=scale)
+
+
 def _check_sprite(size: tuple[int, int], rows: int, per_class: int, scale: int) -> None:
     width, height = size
     if width * height > MAX_SIDE**2:
@@ -213,3 +260,51 @@ def ascii_preview(image: Array, width: int = 28) -> str:
     small = np.asarray(pil.resize((width, height), Image.Resampling.BOX), dtype=np.float32)
     idx = np.minimum((small / 256 * len(_SHADES)).astype(int), len(_SHADES) - 1)
     return "\n".join("".join(_SHADES[v] for v in row) for row in idx)
+
+
+def truecolor_terminal(environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``COLORTERM`` says the terminal draws 24-bit colour (``truecolor``/``24bit``)."""
+    env = os.environ if environ is None else environ
+    return env.get("COLORTERM", "").lower() in ("truecolor", "24bit")
+
+
+def terminal_preview(image: Array, width: int | None = None, *, truecolor: bool = True) -> str:
+    """``image`` drawn with Unicode upper half-blocks, two pixel rows per text line.
+
+    Args:
+        image: uint8 ``(H, W)``/``(H, W, C)`` 0..255 (or float in [0, 1]).
+        width: columns (pixels a row); default: twice the width of an image up to 32 px
+            wide (MNIST's 28 px take 56 columns), else its width, at most 120 and the
+            terminal's width.
+        truecolor: 24-bit colour escapes (``ESC[38;2;r;g;bm``); False: the 24 grays of the
+            256-colour palette (``ESC[38;5;232..255m``), for terminals without truecolour.
+
+    Returns:
+        the lines joined by ``\\n``, each ending with the reset escape ``ESC[0m``.
+    """
+    import shutil
+
+    pil = _to_pil(image).convert("RGB")
+    if width is None:
+        columns = shutil.get_terminal_size((80, 24)).columns
+        width = min(pil.width * 2 if pil.width <= 32 else pil.width, 120, max(8, columns - 1))
+    width = _positive("width", width)
+    height = max(2, round(pil.height * width / pil.width))
+    height += height % 2
+    resample = Image.Resampling.NEAREST if width >= pil.width else Image.Resampling.BOX
+    rgb = np.asarray(pil.resize((width, height), resample), dtype=np.int64)
+    if truecolor:
+        cell = "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m\u2580"
+        lines = [
+            "".join(cell.format(*top, *bottom) for top, bottom in zip(rgb[y], rgb[y + 1],
+                                                                     strict=True))
+            for y in range(0, height, 2)
+        ]  # fmt: skip
+    else:
+        gray = 232 + (rgb @ np.array([299, 587, 114]) * 24 // 256_000).clip(0, 23)
+        cell = "\x1b[38;5;{}m\x1b[48;5;{}m\u2580"
+        lines = [
+            "".join(cell.format(t, b) for t, b in zip(gray[y], gray[y + 1], strict=True))
+            for y in range(0, height, 2)
+        ]
+    return "\n".join(line + "\x1b[0m" for line in lines)
