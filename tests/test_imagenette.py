@@ -3,8 +3,6 @@ extra label columns aligned with the images written."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from imagesets import catalog
 from imagesets.errors import CatalogError, FormatError
 from imagesets.formats import ReadRequest, get_reader
 from imagesets.testing import MemoryWriter
+from imagesets.testing.archives import write_tgz
 from imagesets.testing.imagenet import image_bytes
 from imagesets.testing.imagenette import write_fake_imagenette
 
@@ -69,15 +68,6 @@ def test_fixed_size_arrays_carry_the_columns_too(tmp_path: Path) -> None:
         )
 
 
-def _tgz(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return path
-
-
 _HEADER = (
     "path,noisy_labels_0,noisy_labels_1,noisy_labels_5,noisy_labels_25,noisy_labels_50,is_valid"
 )
@@ -88,7 +78,7 @@ def _archive(tmp_path: Path, rows: list[str], images: dict[str, bytes] | None = 
     images = images if images is not None else {f"val/{w}/a.JPEG": image_bytes(0)}
     members = {f"imagenette2-320/{n}": d for n, d in images.items()}
     members["imagenette2-320/noisy_imagenette.csv"] = ("\n".join([_HEADER, *rows]) + "\n").encode()
-    return _tgz(tmp_path / "imagenette2-320.tgz", members)
+    return write_tgz(tmp_path / "imagenette2-320.tgz", members)
 
 
 def test_an_undecodable_image_is_skipped_and_the_columns_stay_aligned(tmp_path: Path) -> None:
@@ -120,7 +110,7 @@ def test_a_csv_that_contradicts_the_folders_is_refused(
 
 def test_a_missing_csv_or_an_unknown_folder_is_refused(tmp_path: Path) -> None:
     w = WNIDS[0]
-    path = _tgz(tmp_path / "a.tgz", {f"imagenette2-320/val/{w}/a.JPEG": image_bytes(0)})
+    path = write_tgz(tmp_path / "a.tgz", {f"imagenette2-320/val/{w}/a.JPEG": image_bytes(0)})
     with pytest.raises(FormatError, match=r"no member <top folder>/noisy_imagenette\.csv"):
         _read(path, "val")
     path = _archive(tmp_path, [], {"val/n99999999/a.JPEG": image_bytes(0)})

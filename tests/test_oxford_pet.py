@@ -3,7 +3,6 @@ trainval/test lists, undecodable images skipped, a bad list or archive refused."
 
 from __future__ import annotations
 
-import io
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from imagesets.errors import CatalogError, FormatError, UnsafeArchiveError
 from imagesets.formats import ReadRequest, get_reader
 from imagesets.formats.oxford_pet import parse_list
 from imagesets.testing import MemoryWriter
+from imagesets.testing.archives import write_tgz
 from imagesets.testing.entries import retarget
 from imagesets.testing.oxford_pet import write_fake_oxford_pet
 from imagesets.testing.server import LoopbackServer
@@ -35,15 +35,6 @@ def _read(images: Path, annotations: Path, split: str, **options: Any) -> tuple[
     files = {"images": images, "annotations": annotations}
     request = ReadRequest("oxford-iiit-pet", split, files, {"breeds": list(BREEDS), **options})
     return out, get_reader("oxford-pet")(request, out)
-
-
-def _tgz(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return path
 
 
 def test_entry_names_37_breeds_12_of_them_cats() -> None:
@@ -80,7 +71,7 @@ def test_an_undecodable_image_is_skipped_and_the_rest_stay_aligned(tmp_path: Pat
         members = {m.name: tf.extractfile(m).read() for m in tf.getmembers()}  # type: ignore[union-attr]
     bad = fake.names["trainval"][2]
     members[f"images/{bad}"] = b"\xff\xd8 not really a jpeg"
-    _tgz(images, members)
+    write_tgz(images, members)
     out, result = _read(images, annotations, "trainval")
     assert [s.path for s in result.skipped] == [bad]
     keep = [i for i, n in enumerate(fake.names["trainval"]) if n != bad]
@@ -110,7 +101,7 @@ def test_a_listed_image_missing_from_the_archive_fails(tmp_path: Path) -> None:
         members = {m.name: tf.extractfile(m).read() for m in tf.getmembers()}  # type: ignore[union-attr]
     gone = fake.names["test"][1]
     del members[f"images/{gone}"]
-    _tgz(images, members)
+    write_tgz(images, members)
     with pytest.raises(FormatError, match=f"1 listed image.*missing.*{gone}"):
         _read(images, annotations, "test")
 
@@ -144,13 +135,13 @@ def test_a_breed_under_two_species_and_a_repeated_image_are_refused() -> None:
 
 def test_missing_list_oversized_list_unsafe_member_and_bad_options(tmp_path: Path) -> None:
     images, annotations, _ = _fakes(tmp_path, {"trainval": 2, "test": 2})
-    empty = _tgz(tmp_path / "a.tar.gz", {"annotations/README": b"x"})
+    empty = write_tgz(tmp_path / "a.tar.gz", {"annotations/README": b"x"})
     with pytest.raises(FormatError, match=r"no member annotations/test\.txt"):
         _read(images, empty, "test")
-    big = _tgz(tmp_path / "b.tar.gz", {"annotations/test.txt": b"#" * ((1 << 20) + 1)})
+    big = write_tgz(tmp_path / "b.tar.gz", {"annotations/test.txt": b"#" * ((1 << 20) + 1)})
     with pytest.raises(FormatError, match="a list file holds at most"):
         _read(images, big, "test")
-    evil = _tgz(tmp_path / "c.tar.gz", {"../annotations/test.txt": b"pug_1 26 2 15\n"})
+    evil = write_tgz(tmp_path / "c.tar.gz", {"../annotations/test.txt": b"pug_1 26 2 15\n"})
     with pytest.raises(UnsafeArchiveError):
         _read(images, evil, "test")
     with pytest.raises(CatalogError, match="option 'breeds'"):

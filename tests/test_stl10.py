@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ from imagesets import catalog
 from imagesets.errors import FormatError, UnsafeArchiveError
 from imagesets.formats import ReadRequest, get_reader
 from imagesets.testing import MemoryWriter
+from imagesets.testing.archives import write_tgz
 from imagesets.testing.stl10 import (
     FakeStl10Split,
     fake_stl10_split,
@@ -80,13 +79,7 @@ def test_result_names_the_classes_and_says_labeled(tmp_path: Path) -> None:
 
 
 def _tar(tmp_path: Path, members: dict[str, bytes]) -> Path:
-    path = tmp_path / "stl10_binary.tar.gz"
-    with tarfile.open(path, "w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return path
+    return write_tgz(tmp_path / "stl10_binary.tar.gz", members)
 
 
 def _members(n: int = 2, labels: bytes | None = None) -> dict[str, bytes]:
