@@ -355,6 +355,26 @@ def check_format(fmt: object) -> Format:
     raise ArgumentError(f"format: expected one of {', '.join(FORMATS)}, found {fmt!r}")
 
 
+def plan_export(
+    split: Split, fmt: str, out: str | os.PathLike[str], shard_size: int
+) -> tuple[Format, list[tuple[int, int]], Path]:
+    """Everything checked before a shard is written: the format, the split (exportable, extra
+    names), pyarrow for Parquet; then the shards' row ranges and the created output folder.
+
+    Raises:
+        ArgumentError, MissingDependencyError: as :func:`export_split`.
+    """
+    form = check_format(fmt)
+    _check_exportable(split)
+    _extra_names(split)
+    if form == "parquet":
+        require("pyarrow", "export", "a Parquet export")
+    ranges = shard_ranges(len(split), shard_size)
+    target = Path(out).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    return form, ranges, target
+
+
 def export_split(
     split: Split,
     fmt: str,
@@ -371,14 +391,7 @@ def export_split(
             exported (digit boxes, no labels, a class name that is no folder name).
         MissingDependencyError: Parquet without pyarrow (the ``export`` extra).
     """
-    form = check_format(fmt)
-    _check_exportable(split)
-    _extra_names(split)
-    if form == "parquet":
-        require("pyarrow", "export", "a Parquet export")
-    ranges = shard_ranges(len(split), shard_size)
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
+    form, ranges, target = plan_export(split, fmt, out, shard_size)
     tick = _Tick(len(split), f"export {split.name} ({form})", progress)
     try:
         written = [

@@ -352,16 +352,9 @@ def export_on_ray(
         ClusterError: Ray cannot be reached, or a shard failed after Ray's retries.
         ArgumentError, MissingDependencyError: as :func:`~imagesets.exports.export_split`.
     """
-    from ..exports import _check_exportable, _extra_names, _Tick, check_format, shard_ranges
+    from ..exports import _Tick, plan_export
 
-    form = check_format(fmt)
-    _check_exportable(split)
-    _extra_names(split)
-    if form == "parquet":
-        require("pyarrow", "export", "a Parquet export")
-    ranges = shard_ranges(len(split), shard_size)
-    target = Path(out).resolve()
-    target.mkdir(parents=True, exist_ok=True)
+    form, ranges, target = plan_export(split, fmt, out, shard_size)
     ray = connect(address)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     recipe = ray.put(PortableSplit.of(split))
