@@ -127,6 +127,12 @@ def _sample(target: str) -> bytes:
         path = tmp / "EuroSAT.zip"
         write_fake_eurosat(path, _EUROSAT, [3, 2], 0)
         return path.read_bytes()
+    if target == "food101":
+        from .food101 import write_fake_food101
+
+        path = tmp / "food-101.tar.gz"
+        write_fake_food101(path, {"train": 3, "test": 2}, _FOOD, 0)
+        return gzip.decompress(path.read_bytes())
     if target == "pickle":
         return cifar.py2_pickle(
             {b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2], b"batch_label": b"x"}
@@ -272,6 +278,20 @@ def _run_eurosat(data: bytes, target: str) -> None:
         get_reader("eurosat")(request, MemoryWriter())
 
 
+_FOOD = ["apple_pie", "baby_back_ribs"]
+
+
+def _run_food101(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "food-101.tar")
+    for split in ("train", "test"):
+        request = ReadRequest("food101", split, {"archive": path}, {"classes": _FOOD,
+                                                                    "workers": 1})  # fmt: skip
+        get_reader("food101")(request, MemoryWriter())
+
+
 def _run_pickle(data: bytes, target: str) -> None:
     from .._pickle import pickled_dict, restricted_loads
     from ..formats.cifar import _python_labels
@@ -341,6 +361,7 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "oxford-pet": _run_oxford_pet,
     "oxford-pet-images": _run_oxford_pet,
     "eurosat": _run_eurosat,
+    "food101": _run_food101,
     "pickle": _run_pickle,
     "mat": _run_mat,
     "mat-raw": _run_mat,
