@@ -28,6 +28,8 @@ _FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "imagenette": ("imagesets.formats.imagenette:read_split", _IMAGES),
     "oxford-pet": ("imagesets.formats.oxford_pet:read_split", _IMAGES),
     "eurosat": ("imagesets.formats.eurosat:read_split", (*_IMAGES, "seed", "test_fraction")),
+    "food101": ("imagesets.formats.food101:read_split", _IMAGES),
+    "flowers102": ("imagesets.formats.flowers102:read_split", _IMAGES),
 }
 
 #: Older names a user's catalog entry may still give -> the format they now read as (the same

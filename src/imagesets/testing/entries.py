@@ -39,7 +39,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .._registry import ALIASES
-from . import eurosat, imagenette, oxford_pet, stl10
+from . import eurosat, flowers102, food101, imagenette, oxford_pet, stl10
 
 __all__ = [
     "FAKE_WRITERS",
@@ -375,6 +375,8 @@ FAKE_WRITERS: dict[str, Writer] = {
     "imagenette": imagenette.write_imagenette_edition,
     "oxford-pet": oxford_pet.write_oxford_pet_edition,
     "eurosat": eurosat.write_eurosat_edition,
+    "food101": food101.write_food101_edition,
+    "flowers102": flowers102.write_flowers102_edition,
 }
 FAKE_WRITERS.update({old: FAKE_WRITERS[new] for old, new in ALIASES.items() if new in FAKE_WRITERS})
 

@@ -127,6 +127,17 @@ def _sample(target: str) -> bytes:
         path = tmp / "EuroSAT.zip"
         write_fake_eurosat(path, _EUROSAT, [3, 2], 0)
         return path.read_bytes()
+    if target == "food101":
+        from .food101 import write_fake_food101
+
+        path = tmp / "food-101.tar.gz"
+        write_fake_food101(path, {"train": 3, "test": 2}, _FOOD, 0)
+        return gzip.decompress(path.read_bytes())
+    if target in ("flowers102", "flowers102-labels", "flowers102-setid"):
+        files = _flowers_fakes()
+        role = {"flowers102": "images", "flowers102-labels": "labels"}.get(target, "setid")
+        raw = files[role].read_bytes()
+        return gzip.decompress(raw) if role == "images" else raw
     if target == "pickle":
         return cifar.py2_pickle(
             {b"data": np.zeros((2, 3072), np.uint8), b"labels": [1, 2], b"batch_label": b"x"}
@@ -272,6 +283,46 @@ def _run_eurosat(data: bytes, target: str) -> None:
         get_reader("eurosat")(request, MemoryWriter())
 
 
+_FOOD = ["apple_pie", "baby_back_ribs"]
+
+
+def _run_food101(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    path = _write(data, "food-101.tar")
+    for split in ("train", "test"):
+        request = ReadRequest("food101", split, {"archive": path}, {"classes": _FOOD,
+                                                                    "workers": 1})  # fmt: skip
+        get_reader("food101")(request, MemoryWriter())
+
+
+@functools.cache
+def _flowers_fakes() -> dict[str, Path]:
+    """Valid Flowers-102 files: the two not being mutated are read as they are."""
+    from .flowers102 import write_fake_flowers102
+
+    tmp = _tmp()
+    names = {"images": "102flowers.tgz", "labels": "imagelabels.mat", "setid": "setid.mat"}
+    write_fake_flowers102(tmp, names, {"train": 2, "val": 1, "test": 2}, 3, 0)
+    return {role: tmp / name for role, name in names.items()}
+
+
+def _run_flowers102(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    files = dict(_flowers_fakes())
+    if target == "flowers102":
+        files["images"] = _write(data, "mutated-102flowers.tgz")  # a plain tar: sniffed
+    else:
+        files["labels" if target == "flowers102-labels" else "setid"] = _write(data, "mutated.mat")
+    for split in ("train", "val", "test"):
+        request = ReadRequest("flowers102", split, files, {"classes": ["a", "b", "c"],
+                                                           "workers": 1})  # fmt: skip
+        get_reader("flowers102")(request, MemoryWriter())
+
+
 def _run_pickle(data: bytes, target: str) -> None:
     from .._pickle import pickled_dict, restricted_loads
     from ..formats.cifar import _python_labels
@@ -341,6 +392,10 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "oxford-pet": _run_oxford_pet,
     "oxford-pet-images": _run_oxford_pet,
     "eurosat": _run_eurosat,
+    "food101": _run_food101,
+    "flowers102": _run_flowers102,
+    "flowers102-labels": _run_flowers102,
+    "flowers102-setid": _run_flowers102,
     "pickle": _run_pickle,
     "mat": _run_mat,
     "mat-raw": _run_mat,
