@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest clean-venv
+.PHONY: demo test lint typecheck pytest wheel-check clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,35 @@ typecheck: $(VENV)/.test-installed
 pytest: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+# Build the sdist and wheel, `twine check` them, install the wheel (not editable) into a fresh
+# venv and run it from an empty folder: the catalog, samples, class lists and gallery files must
+# have been packaged. The version printed by `imagesets --version` is imagesets.__version__.
+wheel-check: $(VENV)/.test-installed
+	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; start=$$(date +%s); \
+	$(BIN)/python -m build --outdir "$$tmp/dist" . > "$$tmp/build.log" 2>&1 \
+	  || { cat "$$tmp/build.log"; exit 1; }; \
+	$(BIN)/twine check --strict "$$tmp"/dist/*; \
+	$(BIN)/python -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet "$$tmp"/dist/*.whl; \
+	mkdir "$$tmp/run"; cd "$$tmp/run"; export IMAGESETS_HOME="$$tmp/cache" IMAGESETS_OFFLINE=1; \
+	v=$$("$$tmp/venv/bin/python" -c 'import imagesets; print(imagesets.__version__)'); \
+	test "$$("$$tmp/venv/bin/imagesets" --version)" = "imagesets $$v"; \
+	ls "$$tmp"/dist/imagesets-$$v-py3-none-any.whl "$$tmp"/dist/imagesets-$$v.tar.gz > /dev/null; \
+	"$$tmp/venv/bin/imagesets" list > /dev/null; \
+	"$$tmp/venv/bin/python" -m imagesets.demo out > /dev/null; ls out/*.png > /dev/null; \
+	"$$tmp/venv/bin/python" -c 'import imagesets, importlib.resources as r, sys; \
+	  assert "site-packages" in imagesets.__file__, imagesets.__file__; \
+	  (x, y), (xt, yt) = imagesets.load_data("mnist", sample=True); \
+	  assert x.shape == (1000, 28, 28) and xt.shape == (1000, 28, 28), (x.shape, xt.shape); \
+	  d = r.files("imagesets"); \
+	  need = ["data/imagenet_class_index.json", "data/samples/LICENSES.md", "py.typed", \
+	          "gallery/static/index.html", "gallery/static/app.js", "gallery/static/style.css"]; \
+	  missing = [n for n in need if not (d / n).is_file()]; assert not missing, missing; \
+	  assert len(imagesets.list_datasets()) == len(list((d / "data/catalog").iterdir())); \
+	  assert imagesets.info("imagenet").num_classes == 1000'; \
+	echo "wheel-check: $$(du -k "$$tmp"/dist/*.whl | cut -f1) KiB wheel, $$(unzip -l "$$tmp"/dist/*.whl | tail -1 | awk '{print $$2}') files, ok in $$(( $$(date +%s) - start )) s"
+
+test: lint typecheck pytest wheel-check
 
 clean-venv:
 	rm -rf $(VENV)
