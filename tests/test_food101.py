@@ -16,6 +16,7 @@ from imagesets.errors import CatalogError, FormatError, UnsafeArchiveError
 from imagesets.formats import ReadRequest, get_reader
 from imagesets.formats.food101 import parse_list
 from imagesets.testing import MemoryWriter
+from imagesets.testing.archives import write_tgz
 from imagesets.testing.entries import retarget
 from imagesets.testing.food101 import FakeFood101, write_fake_food101
 from imagesets.testing.server import LoopbackServer
@@ -41,13 +42,7 @@ def _members(path: Path) -> dict[str, bytes]:
         return {m.name: tf.extractfile(m).read() for m in tf.getmembers()}  # type: ignore[union-attr]
 
 
-def _tgz(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return path
+_tgz = write_tgz
 
 
 def test_entry_has_101_sorted_classes_and_the_published_counts() -> None:

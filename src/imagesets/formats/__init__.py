@@ -103,6 +103,20 @@ class ReadRequest:
             f"{expected}, found {self.options.get(key)!r}; fix the entry or the --option"
         )
 
+    def names_option(self, key: str, *, folders: bool = False, what: str = "") -> tuple[str, ...]:
+        """The option ``key``: a non-empty list of distinct non-empty names (no ``/`` in any
+        when ``folders``, as class folder names), in order.
+
+        Raises:
+            CatalogError: anything else (the entry is wrong).
+        """
+        value = self.options.get(key)
+        names: tuple[Any, ...] = tuple(value) if isinstance(value, (list, tuple)) else ()
+        good = all(isinstance(n, str) and n and not (folders and "/" in n) for n in names)
+        if not names or not good or len(set(names)) != len(names):
+            raise self.option_error(key, what or "a list of distinct names")
+        return names
+
     def int_option(self, key: str, *, low: int = 1, required: bool = False) -> int | None:
         """The integer option ``key`` (>= ``low``), or None when absent and not required."""
         value = self.options.get(key)

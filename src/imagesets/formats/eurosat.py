@@ -41,15 +41,10 @@ class _Pass:
 
 
 def _classes(request: ReadRequest) -> dict[str, int]:
-    classes = request.options.get("classes")
-    if (
-        not isinstance(classes, list | tuple)
-        or not classes
-        or not all(isinstance(c, str) and c and "/" not in c for c in classes)
-        or len(set(classes)) != len(classes)
-    ):
-        raise request.option_error("classes", "the list of distinct class folder names")
-    return {c: i for i, c in enumerate(classes)}
+    names = request.names_option(
+        "classes", folders=True, what="the list of distinct class folder names"
+    )
+    return {c: i for i, c in enumerate(names)}
 
 
 def _fraction(request: ReadRequest) -> float:

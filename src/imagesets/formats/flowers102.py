@@ -40,15 +40,7 @@ MAX_IMAGE_BYTES = 64 << 20  # one photo; the real ones are well under 1 MB
 
 
 def _classes(request: ReadRequest) -> tuple[str, ...]:
-    classes = request.options.get("classes")
-    if (
-        not isinstance(classes, list | tuple)
-        or not classes
-        or not all(isinstance(c, str) and c for c in classes)
-        or len(set(classes)) != len(classes)
-    ):
-        raise request.option_error("classes", "the list of distinct class names, class 1 first")
-    return tuple(classes)
+    return request.names_option("classes", what="the list of distinct class names, class 1 first")
 
 
 def read_numbers(path: Path, name: str, high: int) -> np.ndarray[Any, np.dtype[np.int64]]:

@@ -36,15 +36,10 @@ MAX_IMAGE_BYTES = 64 << 20  # one photo; the real ones are under 1 MB
 
 
 def _classes(request: ReadRequest) -> dict[str, int]:
-    classes = request.options.get("classes")
-    if (
-        not isinstance(classes, list | tuple)
-        or not classes
-        or not all(isinstance(c, str) and c and "/" not in c for c in classes)
-        or len(set(classes)) != len(classes)
-    ):
-        raise request.option_error("classes", "the list of distinct class folder names")
-    return {c: i for i, c in enumerate(classes)}
+    names = request.names_option(
+        "classes", folders=True, what="the list of distinct class folder names"
+    )
+    return {c: i for i, c in enumerate(names)}
 
 
 def parse_list(data: bytes, index: dict[str, int], label: str) -> dict[str, int]:
