@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
+from ._listed import listed_images
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
 __all__ = ["ROOT", "SPLITS", "parse_list", "read_split"]
@@ -93,31 +94,24 @@ def _read_list(path: Path, split: str, index: dict[str, int]) -> dict[str, int]:
 
 
 def _records(path: Path, listed: dict[str, int]) -> Iterator[Record]:
-    from ..archives import iter_files
-
     prefix = f"{ROOT}/images/"
-    found: set[str] = set()
-    for member, reader in iter_files(path):
-        name = member.name
-        if not name.startswith(prefix) or not name.endswith(".jpg"):
-            continue  # meta/, anything else
-        image = name[len(prefix) : -len(".jpg")]
-        label = listed.get(image)
-        if label is None:
-            continue  # the other split
-        where = f"{path}!{name}"
-        if image in found:
-            raise FormatError(f"{where}: stored twice; download food-101.tar.gz again")
-        if member.size > MAX_IMAGE_BYTES:
-            raise FormatError(f"{where}: {member.size} bytes, an image holds at most 64 MB")
-        found.add(image)
-        yield Record(image + ".jpg", label, reader.read(member.size))
-    missing = sorted(set(listed) - found)
-    if missing:
-        raise FormatError(
-            f"{path}: {len(missing)} listed image(s) missing, e.g. {prefix}{missing[0]}.jpg; "
-            "delete food-101.tar.gz and download it again"
-        )
+
+    def key(name: str) -> str | None:  # meta/ and anything else: None
+        ok = name.startswith(prefix) and name.endswith(".jpg")
+        return name[len(prefix) : -len(".jpg")] if ok else None
+
+    for name, label, data in listed_images(
+        path,
+        listed,
+        key,
+        max_bytes=MAX_IMAGE_BYTES,
+        twice="download food-101.tar.gz again",
+        missing=lambda n, first: (
+            f"{n} listed image(s) missing, e.g. {prefix}{first}.jpg; delete food-101.tar.gz "
+            "and download it again"
+        ),
+    ):
+        yield Record(name[len(prefix) :], label, data)
 
 
 def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
+from ._listed import listed_images
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
 __all__ = ["SPECIES", "SPLITS", "ListEntry", "parse_list", "read_split"]
@@ -145,32 +146,26 @@ def _read_list(path: Path, split: str, breeds: tuple[str, ...]) -> list[ListEntr
 
 
 def _records(path: Path, listed: dict[str, ListEntry], seen: _Pass) -> Iterator[Record]:
-    from ..archives import iter_files
+    def key(name: str) -> str | None:  # the .mat files beside the images, anything else: None
+        parts = name.split("/")
+        ok = len(parts) == 2 and parts[0] == "images" and parts[1].endswith(".jpg")
+        return parts[1].removesuffix(".jpg") if ok else None
 
     seen.names.clear()
-    found: set[str] = set()
-    for member, reader in iter_files(path):
-        parts = member.name.split("/")
-        if len(parts) != 2 or parts[0] != "images" or not parts[1].endswith(".jpg"):
-            continue  # the .mat files beside the images, anything else
-        image = parts[1].removesuffix(".jpg")
-        entry = listed.get(image)
-        if entry is None:
-            continue  # the other split, or an image in no list
-        where = f"{path}!{member.name}"
-        if image in found:
-            raise FormatError(f"{where}: stored twice; download the images again")
-        if member.size > MAX_IMAGE_BYTES:
-            raise FormatError(f"{where}: {member.size} bytes, an image holds at most 64 MB")
-        found.add(image)
-        seen.names.append(parts[1])
-        yield Record(parts[1], entry.breed, reader.read(member.size))
-    missing = sorted(set(listed) - found)
-    if missing:
-        raise FormatError(
-            f"{path}: {len(missing)} listed image(s) missing, e.g. images/{missing[0]}.jpg; "
-            "are images.tar.gz and annotations.tar.gz from the same release?"
-        )
+    for name, entry, data in listed_images(
+        path,
+        listed,
+        key,
+        max_bytes=MAX_IMAGE_BYTES,
+        twice="download the images again",
+        missing=lambda n, first: (
+            f"{n} listed image(s) missing, e.g. images/{first}.jpg; are images.tar.gz and "
+            "annotations.tar.gz from the same release?"
+        ),
+    ):
+        image = name.split("/")[1]
+        seen.names.append(image)
+        yield Record(image, entry.breed, data)
 
 
 def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
