@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .entries import FakeFiles, FakeRequest
+    from .edition_writers import FakeFiles, FakeRequest
 
 __all__ = ["FakeEurosat", "write_eurosat_edition", "write_fake_eurosat"]
 
@@ -54,7 +54,7 @@ def write_eurosat_edition(req: FakeRequest) -> FakeFiles:
     import numpy as np
 
     from ..formats.eurosat import plan_split
-    from .entries import FakeFiles, _file, _only_splits
+    from .edition_writers import FakeFiles, _file, _only_splits
 
     entry, edition, folder, counts, seed = req
     splits = _only_splits(edition, ("train", "test"))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .entries import FakeFiles, FakeRequest
+    from .edition_writers import FakeFiles, FakeRequest
 
 __all__ = ["FakeFlowers", "write_fake_flowers102", "write_flowers102_edition"]
 
@@ -77,7 +77,7 @@ def write_flowers102_edition(req: FakeRequest) -> FakeFiles:
     """The fake writer of format ``flowers102``: the edition's three files for ``train``,
     ``val`` and ``test``, labels over the option ``classes``. Facts: ``"flowers"`` ->
     :class:`FakeFlowers`."""
-    from .entries import FakeFiles, _file, _only_splits
+    from .edition_writers import FakeFiles, _file, _only_splits
 
     entry, edition, folder, counts, seed = req
     splits = _only_splits(edition, tuple(SETID))

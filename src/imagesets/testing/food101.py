@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .entries import FakeFiles, FakeRequest
+    from .edition_writers import FakeFiles, FakeRequest
 
 __all__ = ["FakeFood101", "write_fake_food101", "write_food101_edition"]
 
@@ -67,7 +67,7 @@ def write_fake_food101(
 def write_food101_edition(req: FakeRequest) -> FakeFiles:
     """The fake writer of format ``food101``: the edition's one ``archive`` for ``train`` and
     ``test``, classes from the option ``classes``. Facts: ``"food"`` -> :class:`FakeFood101`."""
-    from .entries import FakeFiles, _file, _only_splits
+    from .edition_writers import FakeFiles, _file, _only_splits
 
     entry, edition, folder, counts, seed = req
     splits = _only_splits(edition, ("train", "test"))

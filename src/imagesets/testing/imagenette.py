@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .entries import FakeFiles, FakeRequest
+    from .edition_writers import FakeFiles, FakeRequest
 
 __all__ = ["FakeImagenette", "write_fake_imagenette", "write_imagenette_edition"]
 
@@ -82,7 +82,7 @@ def write_fake_imagenette(
 def write_imagenette_edition(req: FakeRequest) -> FakeFiles:
     """The fake writer of format ``imagenette``: one archive for train and val, the wnids and
     CSV name of the edition's options. Facts: ``"archive"`` -> :class:`FakeImagenette`."""
-    from .entries import FakeFiles, _file, _only_splits
+    from .edition_writers import FakeFiles, _file, _only_splits
 
     _entry, edition, folder, counts, seed = req
     splits = _only_splits(edition, ("train", "val"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .entries import FakeFiles, FakeRequest
+    from .edition_writers import FakeFiles, FakeRequest
 
 __all__ = ["FakeOxfordPet", "species_of", "write_fake_oxford_pet", "write_oxford_pet_edition"]
 
@@ -82,7 +82,7 @@ def write_oxford_pet_edition(req: FakeRequest) -> FakeFiles:
     """The fake writer of format ``oxford-pet``: the two archives of the edition's ``images``
     and ``annotations`` roles, breeds from the option ``breeds``. Facts: ``"pets"`` ->
     :class:`FakeOxfordPet`."""
-    from .entries import FakeFiles, _file, _only_splits
+    from .edition_writers import FakeFiles, _file, _only_splits
 
     _entry, edition, folder, counts, seed = req
     splits = _only_splits(edition, ("trainval", "test"))

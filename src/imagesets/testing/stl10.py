@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .entries import FakeFiles, FakeRequest
+    from .edition_writers import FakeFiles, FakeRequest
 
 __all__ = ["FakeStl10Split", "fake_stl10_split", "stl10_bytes", "write_fake_stl10",
            "write_stl10_edition"]  # fmt: skip
@@ -91,7 +91,7 @@ def write_fake_stl10(
 def write_stl10_edition(req: FakeRequest) -> FakeFiles:
     """The fake writer of format ``stl10-binary``: one archive for every split of the edition,
     the entry's class names. Facts: split -> :class:`FakeStl10Split`."""
-    from .entries import FakeFiles, _file, _only_splits
+    from .edition_writers import FakeFiles, _file, _only_splits
 
     entry, edition, folder, counts, seed = req
     splits = _only_splits(edition, tuple(_MEMBERS))
