@@ -42,9 +42,9 @@ import struct
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +66,6 @@ __all__ = [
     "read_file",
     "reencode",
     "resize_center_crop",
-    "write_rows",
 ]
 
 RGB = NDArray[np.uint8]
@@ -485,26 +484,3 @@ def reencode(data: bytes, max_side: int, quality: int = 90, *, source: str = "<b
         check(data, source=source)
         return data
     return encode(decode(data, max_side=max_side, source=source), quality)
-
-
-# --- parallel, bounded -------------------------------------------------------------------------
-
-
-def write_rows(
-    out: NDArray[Any],
-    rows: Iterable[NDArray[Any]],
-    progress: Callable[[int], None],
-    chunk: int = 256,
-) -> None:
-    """Write ``rows`` (one per index of ``out``, in order) into ``out`` through a buffer of
-    ``chunk`` rows, so a memory-mapped output gets large sequential writes; ``progress`` is
-    called with the rows done after each chunk."""
-    count = len(out)
-    buffer = np.empty((min(chunk, max(1, count)), *out.shape[1:]), out.dtype)
-    start = 0
-    for row, value in enumerate(rows):
-        buffer[row - start] = value
-        if row + 1 - start == len(buffer) or row + 1 == count:
-            out[start : row + 1] = buffer[: row + 1 - start]
-            progress(row + 1 - start)
-            start = row + 1

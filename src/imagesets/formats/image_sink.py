@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,7 +48,6 @@ from ..imaging import (
     imap_bounded,
     read_file,
     reencode,
-    write_rows,
 )
 from ..packed import PackedWriter
 from . import JSON, ReadRequest, Skip, SplitWriter
@@ -302,3 +301,23 @@ def write_images(
         return Written(count, tuple(skipped), {})
     count, nbytes = _write_packed(source, opts, out, progress, skipped)
     return Written(count, tuple(skipped), {"max_side": opts.max_side, "bytes": nbytes})
+
+
+def write_rows(
+    out: NDArray[Any],
+    rows: Iterable[NDArray[Any]],
+    progress: Callable[[int], None],
+    chunk: int = 256,
+) -> None:
+    """Write ``rows`` (one per index of ``out``, in order) into ``out`` through a buffer of
+    ``chunk`` rows, so a memory-mapped output gets large sequential writes; ``progress`` is
+    called with the rows done after each chunk."""
+    count = len(out)
+    buffer = np.empty((min(chunk, max(1, count)), *out.shape[1:]), out.dtype)
+    start = 0
+    for row, value in enumerate(rows):
+        buffer[row - start] = value
+        if row + 1 - start == len(buffer) or row + 1 == count:
+            out[start : row + 1] = buffer[: row + 1 - start]
+            progress(row + 1 - start)
+            start = row + 1
