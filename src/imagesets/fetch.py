@@ -21,31 +21,43 @@ Limits, read from the environment at each fetch:
   sends nothing at all for this long (at least 10 s) is abandoned too.
 - ``IMAGESETS_MAX_UNSIZED`` (bytes, default 64 GiB): the most accepted for a file whose size
   the catalog does not give (md5-only entries); a longer body is abandoned and its part removed.
+
+The limits and the disk-space checks live in :mod:`imagesets.fetch_limits`, the stream openers
+(HTTP with redirects, ``file://``, fsspec) in :mod:`imagesets.fetch_streams`; their public names
+stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import logging
-import math
 import os
-import shutil
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import requests
-import urllib3
 from filelock import FileLock
 
 from .catalog import RemoteFile
 from .config import is_offline, user_mirrors
-from .errors import CacheError, FetchError, OfflineError, VerificationError
+from .errors import FetchError, OfflineError, VerificationError
+from .fetch_limits import MAX_UNSIZED as MAX_UNSIZED  # kept importable from here
+from .fetch_limits import MAX_UNSIZED_ENV as MAX_UNSIZED_ENV  # kept importable from here
+from .fetch_limits import MIN_RATE as MIN_RATE  # kept importable from here
+from .fetch_limits import MIN_RATE_ENV as MIN_RATE_ENV  # kept importable from here
+from .fetch_limits import RATE_WINDOW as RATE_WINDOW  # kept importable from here
+from .fetch_limits import RATE_WINDOW_ENV as RATE_WINDOW_ENV  # kept importable from here
+from .fetch_limits import TIMEOUT as TIMEOUT  # kept importable from here
+from .fetch_limits import Limits, _write_error, check_space, no_space_error
+from .fetch_streams import CHUNK as CHUNK  # kept importable from here
+from .fetch_streams import FSSPEC_SCHEMES as FSSPEC_SCHEMES  # kept importable from here
+from .fetch_streams import MAX_REDIRECTS as MAX_REDIRECTS  # kept importable from here
+from .fetch_streams import _Body, _Fatal, _open, _Transient
+from .fetch_streams import fsspec_filesystem as fsspec_filesystem  # kept importable from here
 
 __all__ = [
     "Limits",
@@ -59,30 +71,9 @@ __all__ = [
 
 log = logging.getLogger("imagesets")
 
-CHUNK = 1 << 20
-TIMEOUT = (10.0, 60.0)  # connect, read (seconds); the read timeout shrinks to the rate window
 RETRIES = 2  # extra attempts per URL for transient failures
 BACKOFF = 0.25  # seconds, doubled per attempt
 USER_AGENT = "imagesets (+https://github.com/imagesets/imagesets)"
-MAX_REDIRECTS = 10
-MIN_RATE_ENV, MIN_RATE = "IMAGESETS_MIN_RATE", 1024.0  # bytes per second
-RATE_WINDOW_ENV, RATE_WINDOW = "IMAGESETS_RATE_WINDOW", 30.0  # seconds
-MAX_UNSIZED_ENV, MAX_UNSIZED = "IMAGESETS_MAX_UNSIZED", 64 << 30  # bytes
-_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-class _Transient(Exception):
-    """A failure worth retrying on the same URL (connection drop, 5xx, timeout)."""
-
-
-class _Fatal(Exception):
-    """A failure that moves on to the next URL at once (4xx, wrong bytes)."""
-
-    def __init__(self, reason: str, verification: bool = False) -> None:
-        super().__init__(reason)
-        self.verification = verification
-        self.resumed = False  # the failed attempt had resumed an earlier .part
 
 
 def candidate_urls(dataset: str, rf: RemoteFile) -> list[str]:
@@ -134,60 +125,7 @@ def _write_all(out: IO[bytes], data: bytes) -> None:
         view = view[out.write(view) or 0 :]
 
 
-# --------------------------------------------------------------------------- limits
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How long a slow mirror is given, and how much a file of unknown size may grow.
-
-    Attributes:
-        min_rate: bytes/s a transfer must average over each window; 0 turns the check off.
-        window: seconds of that average (> 0).
-        max_unsized: most bytes accepted for a file whose size the catalog does not give.
-    """
-
-    min_rate: float = MIN_RATE
-    window: float = RATE_WINDOW
-    max_unsized: int = MAX_UNSIZED
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """The limits set in ``$IMAGESETS_MIN_RATE``, ``$IMAGESETS_RATE_WINDOW`` and
-        ``$IMAGESETS_MAX_UNSIZED``, else the defaults.
-
-        Raises:
-            FetchError: a variable holds something other than a number in range.
-        """
-        return cls(
-            _env_number(MIN_RATE_ENV, MIN_RATE, float, "bytes per second, 0 or more", 0),
-            _env_number(RATE_WINDOW_ENV, RATE_WINDOW, float, "seconds, more than 0", None),
-            int(_env_number(MAX_UNSIZED_ENV, MAX_UNSIZED, int, "whole bytes, 1 or more", None)),
-        )
-
-    @property
-    def read_timeout(self) -> float:
-        """Seconds without a byte before a mirror counts as stalled: the window, within 10-60."""
-        return min(TIMEOUT[1], max(self.window, 10.0)) if self.min_rate else TIMEOUT[1]
-
-
-def _env_number(
-    name: str, default: float, kind: type[float] | type[int], what: str, floor: float | None
-) -> float:
-    """``$name`` as a number (``default`` when unset): ``>= floor``, or ``> 0`` without one."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(kind(raw))
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and (value >= floor if floor is not None else value > 0)):
-        raise FetchError(
-            f"{name}={raw!r} is not usable: expected {what}; set it to such a number, "
-            f"or unset it for the default ({default:g})"
-        )
-    return value
+# --------------------------------------------------------------------------- one URL
 
 
 class _RateGuard:
@@ -211,237 +149,6 @@ class _RateGuard:
                 f"(set by {MIN_RATE_ENV} and {RATE_WINDOW_ENV}); the part is kept for resume"
             )
         self.start, self.count = time.monotonic(), 0
-
-
-# --------------------------------------------------------------------------- disk space
-
-
-def _free_bytes(folder: Path) -> int | None:
-    """Bytes free to us on the filesystem of ``folder`` (or its nearest existing parent)."""
-    for p in (folder, *folder.parents):
-        with contextlib.suppress(OSError):
-            if p.exists():
-                return shutil.disk_usage(p).free
-    return None
-
-
-def no_space_error(action: str, folder: Path, needed: int | None, note: str) -> CacheError:
-    """The error for a full disk (or quota): what, where, bytes needed and free, what to do."""
-    free = _free_bytes(folder)
-    need = f"{needed} more bytes" if needed is not None else "more bytes (size unpublished)"
-    have = f"{free} bytes free" if free is not None else "free space unknown"
-    return CacheError(
-        f"no space left on the device for {action} in {folder}: needs {need}, {have} there "
-        f"(shutil.disk_usage); {note}; what to do: free space on that filesystem, or set "
-        "IMAGESETS_HOME to a folder on a larger disk, then run again"
-    )
-
-
-def check_space(action: str, folder: Path, needed: int) -> None:
-    """Fail fast, before writing anything, when ``folder``'s filesystem has under ``needed``.
-
-    Raises:
-        CacheError: the filesystem reports less free space than ``needed``.
-    """
-    free = _free_bytes(folder)
-    if free is not None and needed > free:
-        raise no_space_error(action, folder, needed, "nothing was written")
-
-
-def _write_error(exc: OSError, rf: RemoteFile, part: Path) -> CacheError:
-    """A write to ``part`` failed: a full disk (the part kept for resume) or another error."""
-    size = part.stat().st_size if part.exists() else 0
-    if exc.errno in _NO_SPACE:
-        needed = rf.size - size if rf.size is not None else None
-        note = (
-            f"the partial download {part.name} ({size} bytes) is kept so that the next run "
-            "resumes it (delete it to get that space back)"
-        )
-        return no_space_error(f"downloading {rf.name}", part.parent, needed, note)
-    return CacheError(
-        f"cannot write {part}: {exc.strerror or exc}; check the disk and the permissions of "
-        "that folder, or set IMAGESETS_HOME to another folder"
-    )
-
-
-# --------------------------------------------------------------------------- one URL
-
-
-@dataclass
-class _Body:
-    """An open response body: ``read(n)`` gives at most ``n`` bytes, ``b""`` at the end."""
-
-    read: Callable[[int], bytes]
-    close: Callable[[], None]
-    offset: int  # the byte of the file the body starts at
-
-
-def _get(session: requests.Session, url: str, headers: dict[str, str], timeout: float) -> Any:
-    """One GET, redirects not followed. It goes through the session's adapter because
-    ``Session.send`` parses the next ``Location`` even with ``allow_redirects=False``, so a
-    malformed one would fail as if ``url`` itself were bad."""
-    try:
-        prep = session.prepare_request(requests.Request("GET", url, headers=headers))
-        env = session.merge_environment_settings(prep.url, {}, True, None, None)
-        return session.get_adapter(prep.url or url).send(
-            prep,
-            stream=True,
-            timeout=(TIMEOUT[0], timeout),
-            verify=True if env["verify"] is None else env["verify"],
-            cert=env["cert"],
-            proxies=env["proxies"],
-        )
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise _Transient(f"connection failed: {type(exc).__name__}") from exc
-    except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
-        raise _Fatal(f"unusable URL: {exc}") from exc
-
-
-def _redirect_target(url: str, resp: requests.Response) -> str:
-    """Where a redirect points, if that is a well-formed http(s) URL."""
-    location = (resp.headers.get("Location") or "").strip()
-    if not location:
-        raise _Fatal(f"HTTP {resp.status_code} redirect without a Location header from {url}")
-    try:
-        raw = urllib.parse.urlsplit(location)
-        parts = urllib.parse.urlsplit(urllib.parse.urljoin(url, location))
-        host, _ = parts.hostname, parts.port  # .port raises ValueError for a bad port
-    except ValueError as exc:
-        raise _Fatal(f"malformed redirect Location {location!r} from {url}: {exc}") from exc
-    if (raw.scheme or parts.scheme) not in ("http", "https"):
-        raise _Fatal(
-            f"redirect from {url} to {location!r} refused: only http:// and https:// "
-            "redirects are followed"
-        )
-    authority = location[len(raw.scheme) + 1 if raw.scheme else 0 :].startswith("//")
-    if not host or (authority and not raw.hostname):
-        raise _Fatal(f"malformed redirect Location {location!r} from {url}: no host")
-    return parts.geturl()
-
-
-def _open_http(session: requests.Session, url: str, start: int, limits: Limits) -> _Body:
-    """Open ``url`` from byte ``start``, following at most MAX_REDIRECTS http(s) redirects."""
-    headers = {"Range": f"bytes={start}-"} if start else {}
-    hops = [url]
-    while True:
-        resp = _get(session, hops[-1], headers, limits.read_timeout)
-        if resp.status_code not in _REDIRECTS:
-            return _http_body(resp, start, limits.read_timeout)
-        resp.close()
-        if len(hops) > MAX_REDIRECTS:
-            chain = " -> ".join([*hops[:2], "...", hops[-1]])
-            raise _Fatal(f"more than {MAX_REDIRECTS} redirects in a row (a loop?): {chain}")
-        hops.append(_redirect_target(hops[-1], resp))
-
-
-def _http_body(resp: requests.Response, start: int, timeout: float) -> _Body:
-    if resp.status_code == 416 and start:  # the part is already whole
-        resp.close()
-        return _Body(lambda n: b"", lambda: None, start)
-    if resp.status_code >= 500 or resp.status_code == 429:
-        resp.close()
-        raise _Transient(f"HTTP {resp.status_code} {resp.reason}")
-    if resp.status_code >= 300:
-        resp.close()
-        raise _Fatal(f"HTTP {resp.status_code} {resp.reason}")
-    offset = start if resp.status_code == 206 and _range_start(resp) == start else 0
-    return _Body(lambda n: _read_http(resp, n, timeout), resp.close, offset)
-
-
-def _range_start(resp: requests.Response) -> int | None:
-    value = resp.headers.get("Content-Range", "")  # "bytes 100-199/200"
-    with contextlib.suppress(ValueError, IndexError):
-        return int(value.split()[1].split("-")[0])
-    return None
-
-
-def _read_http(resp: requests.Response, n: int, timeout: float) -> bytes:
-    """At most ``n`` bytes of the body exactly as sent (no Content-Encoding decoding: a .gz
-    served with ``Content-Encoding: gzip`` must stay compressed), as soon as they arrive, so a
-    dropped connection keeps everything received."""
-    try:
-        return bytes(resp.raw.read1(n, decode_content=False))
-    except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
-        raise _Fatal(f"stalled: no byte for {timeout:g} s; the part is kept for resume") from exc
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        raise _Transient(f"connection dropped mid-file: {type(exc).__name__}") from exc
-
-
-def _open_file(url: str, start: int) -> _Body:
-    path = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path))
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise _Fatal(f"cannot open local file: {exc.strerror or exc}") from exc
-    fh.seek(start)
-    return _Body(fh.read, fh.close, start)
-
-
-def _open(session: requests.Session, url: str, start: int, limits: Limits) -> _Body:
-    try:
-        scheme = urllib.parse.urlsplit(url).scheme.lower()
-    except ValueError as exc:
-        raise _Fatal(f"malformed URL: {exc}") from exc
-    if scheme == "file":
-        return _open_file(url, start)
-    if scheme in ("http", "https"):
-        return _open_http(session, url, start, limits)
-    if scheme in FSSPEC_SCHEMES:
-        return _open_fsspec(url, start)
-    raise _Fatal(
-        f"unsupported URL (expected http://, https://, file:// or an object store: "
-        f"{', '.join(s + '://' for s in FSSPEC_SCHEMES)}): {url!r}"
-    )
-
-
-#: Object-store schemes read through fsspec (the ``cloud`` extra: fsspec, s3fs; gcsfs and
-#: adlfs for gs:// and az://), with the same resume, verification and error rules as HTTP.
-FSSPEC_SCHEMES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
-
-
-def fsspec_filesystem(url: str) -> tuple[Any, str]:
-    """``(filesystem, path)`` of an object-store URL through fsspec.
-
-    Raises:
-        MissingDependencyError: fsspec, or the scheme's implementation (s3fs for s3://), is
-            not installed: names the ``cloud`` extra.
-    """
-    from .errors import MissingDependencyError, require
-
-    fsspec: Any = require("fsspec", "cloud", f"the object-store URL {url}")
-    try:
-        fs, path = fsspec.core.url_to_fs(url)
-    except ImportError as exc:  # fsspec knows the scheme, its implementation is missing
-        raise MissingDependencyError(
-            f"the object-store URL {url} needs an fsspec implementation that is not installed "
-            f"({exc}): run `pip install 'imagesets[cloud]'` (s3fs; gcsfs for gs://, adlfs "
-            "for az://)"
-        ) from exc
-    return fs, path
-
-
-def _open_fsspec(url: str, start: int) -> _Body:
-    """An object from ``start`` (a ranged read), read in blocks of :data:`CHUNK`."""
-    fs, path = fsspec_filesystem(url)
-    try:
-        fh = fs.open(path, "rb", block_size=CHUNK)
-        fh.seek(start)
-    except FileNotFoundError as exc:
-        raise _Fatal("not found (no such object)") from exc
-    except PermissionError as exc:
-        raise _Fatal(f"access denied: {exc}") from exc
-    except (OSError, ValueError) as exc:
-        raise _Transient(f"object store error: {type(exc).__name__}: {exc}") from exc
-
-    def read(n: int) -> bytes:
-        try:
-            return bytes(fh.read(n))
-        except FileNotFoundError as exc:
-            raise _Fatal("the object vanished mid-file") from exc
-        except (OSError, ValueError) as exc:
-            raise _Transient(f"object store read failed mid-file: {type(exc).__name__}") from exc
-
-    return _Body(read, fh.close, start)
 
 
 def _sniff(part: Path) -> str:

@@ -28,7 +28,8 @@ from filelock import FileLock, Timeout
 
 from .catalog import RemoteFile
 from .errors import CacheError, FetchError, VerificationError
-from .fetch import _present, check_space, hash_file, no_space_error
+from .fetch import _present, hash_file
+from .fetch_limits import check_space, no_space_error
 
 __all__ = ["ImportResult", "import_files"]
 

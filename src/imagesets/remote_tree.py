@@ -29,7 +29,7 @@ CHUNK = 1 << 20
 
 def is_object_url(path: object) -> bool:
     """True for a string URL of an object store fsspec reads (``s3://``, ``gs://``, ...)."""
-    from .fetch import FSSPEC_SCHEMES
+    from .fetch_streams import FSSPEC_SCHEMES
 
     if not isinstance(path, str):
         return False
@@ -53,7 +53,7 @@ def local_copy(url: str, name: str, root: str | os.PathLike[str] | None, *,
     """
     from filelock import FileLock
 
-    from .fetch import fsspec_filesystem
+    from .fetch_streams import fsspec_filesystem
 
     fs, base = fsspec_filesystem(url)
     cache = Cache.at(root, create=True)
