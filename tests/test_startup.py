@@ -25,6 +25,8 @@ NEVER_ON_THE_WARM_PATH = (
     "filelock",
     "logging",
     "imagesets.fetch",
+    "imagesets.fetch_limits",
+    "imagesets.fetch_streams",
     "imagesets.formats",
     "imagesets.store_write",
 )
