@@ -18,6 +18,9 @@ arrays, a packed store of encoded images, or packed images with digit boxes. Eve
 (:meth:`Split.batches`, :meth:`Split.stats`, :meth:`Split.to_dask`, the torch, TensorFlow and
 JAX feeds, pictures) reads :meth:`Split.pixels`; a packed split is decoded to the ``size`` they
 are given, and without one they raise one :class:`ArgumentError` saying to pass ``size=``.
+
+Split's training feeds are in :mod:`imagesets.split_feeds`, its index views and :func:`carve`
+in :mod:`imagesets.split_views` (``carve`` is importable from here too).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -37,17 +40,16 @@ from .sources import (
     EncodedSource,
     ImageSource,
     Pixels,
-    Rows,
     check_size,
     source_of,
 )
+from .split_feeds import SplitFeeds
+from .split_views import SplitViews, _rows, carve
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
     from .audit import AuditReport
-    from .augment import Normalize
-    from .batching import Layout
     from .notebook import Example
     from .stats import SplitStats
 
@@ -62,33 +64,13 @@ Target = Any
 Index = int | np.integer[Any] | slice | Sequence[int] | Sequence[bool] | Array
 
 
-def _rows(index: object, n: int) -> Rows:
-    """``index`` if it selects rows of an ``n``-row split: a slice, or a 1-d array of ints
-    (each in range) or of ``n`` bools; else an ArgumentError naming what was given."""
-    if isinstance(index, slice):
-        return index
-    if isinstance(index, (list, tuple, np.ndarray)):
-        arr = np.asarray(index)
-        if arr.ndim == 1 and arr.dtype == bool and len(arr) == n:
-            return arr
-        if arr.ndim == 1 and (arr.dtype.kind in "iu" or arr.size == 0):
-            arr = arr.astype(np.int64)
-            if arr.size and not (-n <= arr.min() and arr.max() < n):
-                raise IndexError(f"row indices {arr.min()}..{arr.max()} out of range 0..{n - 1}")
-            return arr
-    raise ArgumentError(
-        f"a split is indexed by an int, a slice, or a 1-d array of row indices or of {n} bools; "
-        f"found {type(index).__name__} {index!r:.80}"
-    )
-
-
 def _to_float(images: Array) -> Array:
     out: Array = np.multiply(images, np.float32(1 / 255), dtype=np.float32)
     return out
 
 
 @dataclass(frozen=True)
-class Split:
+class Split(SplitFeeds, SplitViews):
     """One split: its images (one :class:`~imagesets.sources.ImageSource`), labels and any
     extra per-example arrays.
 
@@ -284,83 +266,7 @@ class Split:
             return SplitStats(channels, self.source.label_counts(len(self.classes)))
         return SplitStats(channels, class_counts(self.labels, max(len(self.classes), 1)))
 
-    # ------------------------------------------------------------------ training feeds
-
-    def _feed(self, size: int | None, kwargs: dict[str, Any]) -> Pixels:
-        """The pixels to batch; a packed source decodes on all cores itself and chosen rows
-        are one vectorised gather a batch, so one batching thread (``workers=1``) unless
-        asked otherwise."""
-        pixels = self.pixels(size)
-        if not isinstance(pixels, np.ndarray):
-            kwargs.setdefault("workers", 1)
-        return pixels
-
-    def batches(
-        self, batch_size: int, *, size: int | None = None, **kwargs: Any
-    ) -> Iterator[tuple[Array, Array]]:
-        """Shuffled ``(images, labels)`` numpy batches by vectorised gathers.
-
-        Keywords as :func:`imagesets.batching.batches`: ``shuffle=True, seed=None, epoch=0,
-        drop_last=False, normalize=False, layout="NHWC"|"NCHW", dtype=None,
-        shard=(index, count), transform=None``. The same ``seed`` and ``epoch`` give the same
-        order on any machine; labels come out int64 (row numbers for a boxed split, see
-        :meth:`targets`). A packed split needs ``size`` (each image resized and centre-cropped)
-        and is decoded in worker threads with prefetch.
-        """
-        from .batching import batches
-
-        kwargs.setdefault("normalize", self.normalize)
-        return batches(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
-
-    def shard(self, index: int, count: int) -> Split:
-        """A fixed part of this split (rows ``index::count``): the ``count`` parts are
-        disjoint and together complete. For a part that is reshuffled every epoch, pass
-        ``shard=(index, count)`` to :meth:`batches` instead."""
-        ints = all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (index, count)
-        )
-        if not ints or not 0 <= index < count:
-            raise ArgumentError(
-                f"shard(index, count): expected integers with 0 <= index < count, found "
-                f"index={index!r}, count={count!r}"
-            )
-        return self[index::count]
-
-    def to_torch(self, transform: Any = None, *, size: int | None = None) -> Any:
-        """A map-style ``torch.utils.data.Dataset`` (see :mod:`imagesets.adapters.torch`);
-        a packed split needs ``size``."""
-        from .adapters.torch import to_torch_dataset
-
-        return to_torch_dataset(self.pixels(size), self.targets(), transform)
-
-    def torch_loader(self, batch_size: int, *, size: int | None = None, **kwargs: Any) -> Any:
-        """Batches as torch tensors straight from the vectorised path (float32 NCHW in [0, 1]
-        by default; ``pin_memory``, ``device``, and every keyword of :meth:`batches`)."""
-        from .adapters.torch import torch_loader
-
-        return torch_loader(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
-
-    def to_tf(self, batch_size: int, *, size: int | None = None, **kwargs: Any) -> Any:
-        """A ``tf.data.Dataset`` of ``(images, labels)`` batches, equal to :meth:`batches`."""
-        from .adapters.tensorflow import to_tf_dataset
-
-        return to_tf_dataset(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
-
-    def jax_batches(
-        self, batch_size: int, *, size: int | None = None, **kwargs: Any
-    ) -> Iterator[tuple[Any, Any]]:
-        """The batches of :meth:`batches` as ``jax.Array`` pairs (``device=`` to place them)."""
-        from .adapters.jax import jax_batches
-
-        return jax_batches(self._feed(size, kwargs), self.targets(), batch_size, **kwargs)
-
-    def to_dask(self, chunks: int | Literal["auto"] = "auto", *,
-                size: int | None = None) -> tuple[Any, Any]:  # fmt: skip
-        """``(images, labels)`` as lazy dask arrays over the memory-mapped files (no copy); a
-        packed split's chunks are decoded to ``size`` x ``size`` when computed."""
-        from .adapters.dask import to_dask
-
-        return to_dask(self.pixels(size), self.targets(), chunks)
+    # ------------------------------------------------------------------ whole-split adapters
 
     def to_ray(self, *, size: int | None = None, block_size: int = 1024) -> Any:
         """A ``ray.data.Dataset`` of this split, read lazily in blocks of ``block_size`` rows
@@ -377,136 +283,6 @@ class Split:
         from .exports import to_hf
 
         return to_hf(self, path, progress=progress)
-
-    def normalizer(self, layout: Layout = "NHWC", *, size: int | None = None) -> Normalize:
-        """An :class:`imagesets.augment.Normalize` step with this split's own per-channel
-        mean and std (from :meth:`stats`), for batches made with ``normalize=True``."""
-        from .augment import Normalize
-
-        result = self.stats(size=size)
-        return Normalize(result.mean, result.std, layout)
-
-    # ------------------------------------------------------------------ index views
-
-    def select(
-        self, rows: Rows, *, name: str | None = None, how: Mapping[str, Any] | None = None
-    ) -> Split:
-        """The split of ``rows`` (as :meth:`__getitem__` takes them), named ``name``, with its
-        provenance in ``manifest["subsplit"]``: ``how`` plus ``parent`` (this split's name),
-        ``parent_subsplit`` (this split's own provenance, or None), ``count`` and
-        ``indices_sha256`` (sha256 of the row numbers into this split as little-endian
-        int64, :func:`imagesets.subsplits.digest`). No image is copied."""
-        from .subsplits import ManifestView, digest
-
-        chosen = np.arange(len(self), dtype=np.int64)[_rows(rows, len(self))]
-        view = self[chosen] if not isinstance(rows, slice) else self[rows]
-        record = {
-            **(how or {}),
-            "parent": self.name,
-            "parent_subsplit": self.manifest.get("subsplit"),
-            "count": len(chosen),
-            "indices_sha256": digest(chosen),
-        }
-        manifest = ManifestView(self.manifest, record)
-        return replace(view, name=name or self.name, manifest=manifest)
-
-    def _strata(self) -> Array:
-        """The labels to stratify by: :attr:`labels`, or zeros for a split without them."""
-        if "labels" in self.arrays:
-            return self.labels
-        return np.zeros(len(self), np.int64)
-
-    def partition(
-        self, sizes: Mapping[str, int | float], *, seed: int = 0, rest: str | None = None
-    ) -> dict[str, Split]:
-        """Seeded parts of this split, stratified by label (see :mod:`imagesets.subsplits`).
-
-        Args:
-            sizes: part name -> a fraction in (0, 1] or a number of images >= 1, together at
-                most the whole split, e.g. ``{"train": 0.8, "validation": 0.1, "test": 0.1}``.
-            seed: a non-negative int; the same seed gives the same parts on any machine.
-            rest: a part taking every row the others leave (``"train"``), or None to leave
-                them out.
-
-        Returns:
-            part name -> an index view (:meth:`select`; no image copied) whose
-            ``manifest["subsplit"]`` records ``seed``, ``fractions`` (``sizes`` as asked),
-            ``rest`` and ``stratified`` (False for a split without class labels). Each
-            class's share of each part is within one image of the asked fraction.
-
-        Raises:
-            ArgumentError: a bad size or seed, sizes over the whole split, an empty part.
-        """
-        from .subsplits import stratified_parts
-
-        if not isinstance(sizes, Mapping) or not all(isinstance(k, str) for k in sizes):
-            raise ArgumentError(
-                f"partition: sizes must map part names to fractions or counts, e.g. "
-                f"{{'train': 0.9, 'validation': 0.1}}; found {sizes!r:.80}"
-            )
-        what = f"parts of split {self.name!r}"
-        parts = stratified_parts(self._strata(), sizes, seed, rest=rest, what=what)
-        how = {
-            "how": "stratified",
-            "seed": seed,
-            "fractions": dict(sizes),
-            "rest": rest,
-            "stratified": "labels" in self.arrays,
-        }
-        return {name: self.select(rows, name=name, how=how) for name, rows in parts.items()}
-
-    def filter(self, labels: Sequence[int | str] | int | str) -> Split:
-        """The images of the given classes (label indices or class names), in stored order:
-        an index view (no image copied; labels keep their values), recorded in
-        ``manifest["subsplit"]`` as ``{"how": "filter", "labels": [...]}``.
-
-        Raises:
-            ArgumentError: a class name or index this split does not have.
-        """
-        wanted = [labels] if isinstance(labels, (int, str, np.integer)) else labels
-        if not isinstance(wanted, (list, tuple, np.ndarray)) or len(wanted) == 0:
-            raise ArgumentError(
-                f"filter(labels=...): expected a class index or name or a non-empty list of "
-                f"them, found {labels!r:.80}"
-            )
-        values = sorted({self._label_value(v) for v in wanted})
-        chosen = np.flatnonzero(np.isin(self.labels, values))
-        return self.select(chosen, how={"how": "filter", "labels": values})
-
-    def _label_value(self, value: object) -> int:
-        if isinstance(value, str):
-            if value in self.classes:
-                return self.classes.index(value)
-            from .subsplits import close_names
-
-            close = close_names(value, self.classes)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            raise ArgumentError(
-                f"filter: split {self.name!r} has no class {value!r} (classes: "
-                f"{list(self.classes)[:20]}{'...' if len(self.classes) > 20 else ''}){hint}"
-            )
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            index = int(value)
-            if 0 <= index < max(len(self.classes), 1):
-                return index
-        raise ArgumentError(
-            f"filter: a label is a class index 0..{len(self.classes) - 1} or a class name of "
-            f"split {self.name!r}, found {value!r}"
-        )
-
-    def where(self, mask: Sequence[bool] | Array) -> Split:
-        """The images where ``mask`` (bool ``(N,)``) is True, in stored order: an index view
-        (no image copied) recorded in ``manifest["subsplit"]`` as ``{"how": "where"}``.
-
-        >>> split.where(split.labels % 2 == 0)  # doctest: +SKIP
-        """
-        arr = np.asarray(mask)
-        if arr.dtype != bool or arr.shape != (len(self),):
-            raise ArgumentError(
-                f"where(mask): expected a bool array of shape ({len(self)},), found "
-                f"{arr.dtype} {arr.shape}"
-            )
-        return self.select(np.flatnonzero(arr), how={"how": "where"})
 
     def class_name(self, label: int | np.integer[Any]) -> str:
         """The name of class ``label`` (the number itself when it names no class)."""
@@ -642,108 +418,3 @@ class Dataset:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}: {len(v)}" for k, v in self.splits.items())
         return f"Dataset({self.info.name!r}, {{{parts}}}, {len(self.info.classes)} classes)"
-
-
-def carve(
-    dataset: str,
-    splits: Mapping[str, Split],
-    *,
-    validation: int | float | None = None,
-    split_fractions: Mapping[str, int | float] | None = None,
-    seed: int = 0,
-    reserved: Sequence[str] = (),
-) -> dict[str, Split]:
-    """``splits`` with a validation split carved from ``train``, or the one split divided
-    into ``split_fractions`` (each part a :meth:`Split.partition` index view). What
-    :func:`imagesets.load` does with the keywords of the same names.
-
-    Args:
-        dataset: the dataset's name, for messages.
-        splits: the loaded splits, by name.
-        validation: a fraction in (0, 1) or a number of images >= 1 of ``train`` to put in a
-            ``validation`` split (stratified by label, seeded); ``train`` keeps the rest.
-        split_fractions: part name -> fraction or number of images of the *one* loaded split
-            (e.g. a folder tree's ``all``), which the parts replace; rows left over are
-            left out.
-        seed: a non-negative int.
-        reserved: split names of the dataset that a new part may not take.
-
-    Raises:
-        ArgumentError: both keywords, a missing or ambiguous parent split, a name taken,
-            a bad size (see :func:`imagesets.subsplits.stratified_parts`).
-    """
-    from .subsplits import check_seed
-
-    check_seed(seed, "load")
-    if validation is not None and split_fractions is not None:
-        raise ArgumentError(
-            "load: pass validation= (a part of 'train') or split_fractions= (parts of the one "
-            "split loaded), not both"
-        )
-    if validation is not None:
-        return _carve_validation(dataset, splits, validation, seed, reserved)
-    if split_fractions is not None:
-        return _carve_parts(dataset, splits, split_fractions, seed)
-    if seed != 0:
-        raise ArgumentError(
-            f"load: seed={seed} chooses the rows of validation= or split_fractions=, and "
-            "neither was given"
-        )
-    return dict(splits)
-
-
-def _carve_validation(
-    dataset: str,
-    splits: Mapping[str, Split],
-    validation: int | float,
-    seed: int,
-    reserved: Sequence[str],
-) -> dict[str, Split]:
-    if "train" not in splits:
-        raise ArgumentError(
-            f"validation= carves a 'validation' split out of 'train', but {dataset!r} has no "
-            f"'train' split loaded (loaded: {', '.join(splits) or 'none'}); load 'train', or "
-            "divide the one split you load with split_fractions={'train': 0.9, 'validation': "
-            "0.1}"
-        )
-    if "validation" in splits or "validation" in reserved:
-        raise ArgumentError(
-            f"validation=: {dataset!r} already has a split 'validation'; load it, or name "
-            "the parts yourself with splits='train' and split_fractions="
-        )
-    train = splits["train"]
-    if isinstance(validation, (float, np.floating)) and validation >= 1:
-        raise ArgumentError(
-            f"validation={validation}: a fraction must be in (0, 1), or pass an int number "
-            f"of images (1..{len(train) - 1})"
-        )
-    whole = isinstance(validation, (int, np.integer)) and not isinstance(validation, bool)
-    if whole and validation >= len(train):
-        raise ArgumentError(
-            f"validation={validation}: 'train' has {len(train)} images, so a validation "
-            f"split takes 1..{len(train) - 1} of them (or a fraction in (0, 1))"
-        )
-    parts = train.partition({"validation": validation}, seed=seed, rest="train")
-    out: dict[str, Split] = {}
-    for name, split in splits.items():
-        out.update({"train": parts["train"], "validation": parts["validation"]} if name == "train"
-                   else {name: split})  # fmt: skip
-    return out
-
-
-def _carve_parts(
-    dataset: str, splits: Mapping[str, Split], sizes: Mapping[str, int | float], seed: int
-) -> dict[str, Split]:
-    if len(splits) != 1:
-        raise ArgumentError(
-            f"split_fractions= divides one split, but {dataset!r} has {len(splits)} loaded "
-            f"({', '.join(splits)}); choose one with splits=, e.g. splits='train'"
-        )
-    bad = [k for k in sizes if not isinstance(k, str) or not k or "[" in k or "]" in k]
-    if not isinstance(sizes, Mapping) or bad:
-        raise ArgumentError(
-            f"split_fractions: expected part names (plain strings) -> fractions or counts, "
-            f"e.g. {{'train': 0.8, 'validation': 0.1, 'test': 0.1}}, found {sizes!r:.100}"
-        )
-    (parent,) = splits.values()
-    return parent.partition(sizes, seed=seed)

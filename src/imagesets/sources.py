@@ -15,7 +15,9 @@ selects rows (:meth:`ImageSource.select`, what ``split[10:20]`` uses) and gives 
 size (:meth:`ImageSource.pixels`): an array source its array, an encoded source a
 :class:`DecodedImages`, a lazy uint8 ``(N, size, size, 3)`` array-like decoded on access. Pixels
 are what batching, statistics, pictures and the adapters read. An encoded source asked for
-pixels without a size raises the one :class:`ArgumentError` of :func:`size_needed`.
+pixels without a size raises the one :class:`ArgumentError` of :func:`size_needed`. The lazy
+array-likes (:class:`LazyImages`, :class:`DecodedImages`, :class:`GatheredRows`) live in
+:mod:`imagesets.lazy_images` and are importable from here.
 
 >>> import io
 >>> from imagesets.imaging import encode
@@ -42,6 +44,7 @@ from numpy.typing import NDArray
 
 from ._parallel import default_workers
 from .errors import ArgumentError, FormatError
+from .lazy_images import DecodedImages, GatheredRows, LazyImages, _digest, _gather
 from .packed import box_records, checked_offsets, data_view, decode_batch
 
 __all__ = [
@@ -174,11 +177,6 @@ class ArraySource(ImageSource):
         return self._base if self.rows is None else GatheredRows(self._base, self.rows)
 
 
-def _gather(base: Array, rows: NDArray[Any]) -> U8:
-    out: U8 = np.take(base, rows, axis=0).view(np.ndarray)
-    return out
-
-
 class EncodedSource(ImageSource):
     """Encoded images (JPEG, PNG, ...) in one byte blob, decoded on access.
 
@@ -284,14 +282,6 @@ class EncodedSource(ImageSource):
         return (type(self).__name__, *blob, _digest(self._starts), _digest(self._ends), rows)
 
 
-def _digest(array: NDArray[Any]) -> str:
-    import hashlib
-
-    return hashlib.blake2b(
-        np.ascontiguousarray(array).view(np.uint8).data, digest_size=16
-    ).hexdigest()
-
-
 class PackedSource(EncodedSource):
     """The packed store: image ``i`` is ``data[offsets[i]:offsets[i + 1]]``.
 
@@ -386,116 +376,6 @@ def _check_boxed(
             f"box_offsets {box_offsets.dtype}{box_offsets.shape}, boxes {boxes.shape} and "
             f"{nbytes} data bytes do not agree; re-prepare the dataset"
         )
-
-
-class LazyImages(ABC):
-    """A uint8 array-like ``(N, ...)`` whose rows are read on access.
-
-    It has what the consumers read: ``len``, ``shape``, ``dtype``, ``ndim``, indexing (an int
-    gives one image, a slice, an index array or a tuple of them an array) and
-    ``take(indices)`` (so batching treats it as a :class:`imagesets.batching.SampleSource`).
-    ``np.asarray`` of it reads every row.
-    """
-
-    dtype = np.dtype(np.uint8)
-    shape: tuple[int, ...]
-
-    @property
-    def ndim(self) -> int:
-        """3 or 4."""
-        return len(self.shape)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @abstractmethod
-    def take(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> U8:
-        """uint8 ``(len(indices), ...)``: rows ``indices``, in that order."""
-
-    @abstractmethod
-    def one(self, i: int) -> U8:
-        """Row ``i`` (negative from the end)."""
-
-    @abstractmethod
-    def token(self) -> tuple[object, ...]:
-        """A stable name of the content, for dask's task names."""
-
-    def __getitem__(self, key: Any) -> U8:
-        rest: tuple[Any, ...] = ()
-        if isinstance(key, tuple):
-            key, rest = (key[0], key[1:]) if key else (slice(None), ())
-        if key is Ellipsis:
-            key, rest = slice(None), (Ellipsis, *rest)
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            one = self.one(int(key))
-            return one[rest] if rest else one
-        if isinstance(key, slice):
-            rows: NDArray[Any] = np.arange(len(self))[key]
-        else:
-            arr = np.asarray(key)
-            rows = np.flatnonzero(arr) if arr.dtype == bool else arr
-        out = self.take(rows)
-        every: tuple[Any, ...] = (slice(None), *rest)
-        return out[every] if rest else out
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Array:
-        out = self.take(np.arange(len(self)))
-        return out if dtype is None else out.astype(dtype)
-
-
-class DecodedImages(LazyImages):
-    """An encoded source's images as a lazy uint8 array-like ``(N, size, size, 3)``: each
-    image is resized (shorter side to ``size``) and centre-cropped when read."""
-
-    def __init__(self, source: EncodedSource, size: int) -> None:
-        self.source, self.size = source, size
-        self.shape = (len(source), size, size, 3)
-
-    def take(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> U8:
-        """uint8 ``(len(indices), size, size, 3)``, decoded on the source's threads."""
-        return self.source.take(indices, size=self.size)
-
-    def one(self, i: int) -> U8:
-        """Image ``i`` decoded to ``(size, size, 3)``."""
-        return self.source.image(i, size=self.size)
-
-    def token(self) -> tuple[object, ...]:
-        """A stable name of the decoded content (see :meth:`EncodedSource.token`)."""
-        return ("decoded", self.size, *self.source.token())
-
-
-class GatheredRows(LazyImages):
-    """Chosen rows of a fixed-size image array, gathered when read (no copy made before):
-    the pixels of an :class:`ArraySource` with ``rows``.
-
-    Args:
-        base: uint8 ``(M, H, W)`` or ``(M, H, W, C)`` (a memory map stays one).
-        rows: int64 ``(N,)`` row numbers of ``base``.
-    """
-
-    def __init__(self, base: Array, rows: NDArray[np.int64]) -> None:
-        self.base, self.rows = base, rows
-        self.shape = (len(rows), *base.shape[1:])
-
-    def take(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> U8:
-        """uint8 ``(len(indices), H, W[, C])``: a fresh array (one vectorised gather)."""
-        return _gather(self.base, self.rows[np.asarray(indices, dtype=np.int64)])
-
-    def one(self, i: int) -> U8:
-        """Row ``i``: a view of the base array."""
-        out: U8 = self.base[self.rows[i]]
-        return out
-
-    def token(self) -> tuple[object, ...]:
-        """The base array's file (or a digest of its bytes) and a digest of the rows."""
-        path = getattr(self.base, "filename", None)
-        if path is not None:
-            stat = Path(path).stat()
-            view = (self.base.ctypes.data, self.base.strides, self.base.shape)
-            base: tuple[object, ...] = (str(path), stat.st_size, stat.st_mtime_ns, *view)
-        else:
-            base = (_digest(self.base),)
-        return ("gathered", *base, _digest(self.rows))
 
 
 #: A source's pixels at one size: a uint8 array, or rows read on access (decoded, or gathered).
