@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import catalog
+from .api_splits import _current, _settled, _sliced, _split, _split_rule
 from .cache import Cache
 from .catalog import DatasetSpec, RemoteFile
 from .errors import ArgumentError, CatalogError
@@ -21,10 +22,9 @@ from .errors import ArgumentError, CatalogError
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from .dataset import Dataset, Split
+    from .dataset import Dataset
     from .dataset_info import CachedFile, DatasetInfo
     from .importing import ImportResult
-    from .store import StoredSplit
 
 __all__ = [
     "catalog_problems",
@@ -168,81 +168,10 @@ def load(
     return Dataset(_info(spec, edition=edition, sample=sample, path=path), loaded)
 
 
-def _split_rule(spec: DatasetSpec) -> tuple[Mapping[str, int | float], int] | None:
-    """The ``split_fractions`` and ``seed`` a folder dataset's entry records, if any."""
-    for edition in spec.editions:
-        rule = edition.options.get("split_rule") if edition.local is not None else None
-        if isinstance(rule, Mapping) and isinstance(rule.get("fractions"), Mapping):
-            seed = rule.get("seed", 0)
-            return rule["fractions"], seed if isinstance(seed, int) else 0
-    return None
-
-
-def _sliced(loaded: Mapping[str, Split], names: Sequence[str]) -> dict[str, Split]:
-    """The splits ``names`` as asked, each slice an index view of its base split."""
-    from .subsplits import parse_slice
-
-    out = {}
-    for text in dict.fromkeys(names):
-        spec = parse_slice(text)
-        base = loaded[spec.base]
-        if not spec.sliced:
-            out[text] = base
-            continue
-        rows = spec.rows(len(base))
-        how = {"how": "slice", "slice": text[len(spec.base) :], "rows": [rows.start, rows.stop]}
-        out[text] = base.select(rows, name=text, how=how)
-    return out
-
-
-def _current(
-    spec: DatasetSpec,
-    cache: Cache,
-    sample: bool,
-    options: Any,
-    rebuild: bool,
-    *,
-    building: bool = False,
-) -> DatasetSpec:
-    """A folder dataset's entry brought up to date with its folder (others as they are);
-    ``building`` (``prepare``) may ask for a variant never prepared."""
-    if sample or not any(e.local is not None for e in spec.editions):
-        return spec
-    from .folders import refresh
-
-    return refresh(spec, cache, options, rebuild=rebuild, building=building)
-
-
-def _settled(spec: DatasetSpec, cache: Cache, built: Mapping[str, Any]) -> DatasetSpec:
-    """A folder dataset's entry with the counts of images kept (others as they are)."""
-    if not any(e.local is not None for e in spec.editions):
-        return spec
-    from .folders import settle
-
-    return settle(spec, cache, built)
-
-
 def _check_bool(**flags: object) -> None:
     for key, value in flags.items():
         if not isinstance(value, bool):
             raise ArgumentError(f"{key} must be True or False, found {value!r}")
-
-
-def _split(spec: DatasetSpec, name: str, st: StoredSplit, normalize: bool) -> Split:
-    from .dataset import Split
-
-    classes = st.manifest.classes or spec.classes
-    names = {k: tuple(v) for k, v in spec.label_names.items()}
-    names.update({k: tuple(st.manifest[k]) for k in ("superclasses",) if k in st.manifest})
-    return Split.stored(
-        name,
-        dict(st.arrays),
-        dict(st.blobs),
-        classes,
-        normalize=normalize,
-        manifest=st.manifest,
-        label_names=names,
-    )
 
 
 def load_data(
