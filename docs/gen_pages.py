@@ -260,7 +260,7 @@ def _arguments(parser: argparse.ArgumentParser) -> list[str]:
     formatter = parser._get_formatter()
     rows = ["| argument | help |", "|---|---|"]
     for action in parser._actions:
-        if action.help == argparse.SUPPRESS:
+        if action.help == argparse.SUPPRESS or isinstance(action, argparse._SubParsersAction):
             continue
         if action.option_strings:
             name = ", ".join(action.option_strings)
@@ -363,10 +363,12 @@ def error_reference() -> str:
     ]
     for cls in classes:
         builtins_ = [
-            b.__name__ for b in cls.__mro__[1:] if b.__module__ == "builtins" and b is not object
+            b.__name__
+            for b in cls.__mro__[1:]
+            if b.__module__ == "builtins" and b not in (object, BaseException, Exception)
         ]
         out.append(
-            f"| [`{cls.__name__}`](#{cls.__name__.lower()}) | {', '.join(builtins_)} "
+            f"| [`{cls.__name__}`](#{cls.__name__.lower()}) | {', '.join(builtins_) or '-'} "
             f"| `{cls.__module__}` |"
         )
     out.append("")
@@ -375,7 +377,7 @@ def error_reference() -> str:
         out += [
             f"## {cls.__name__}",
             "",
-            f"`{cls.__module__}.{cls.__name__}({parents})`",
+            f"`{cls.__module__}.{cls.__name__}`, a subclass of {parents}",
             "",
             inspect.cleandoc(cls.__doc__ or "").replace("What to do:", "**What to do:**"),
             "",
