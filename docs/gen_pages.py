@@ -40,7 +40,7 @@ CATALOG = PACKAGE / "data" / "catalog"
 QUIRKS: dict[str, str] = {
     "svhn": (
         "The `.mat` files label the digit 0 as **10**. imagesets serves 0-9 (label 0 is the "
-        "digit 0), as keras-style code expects; `options={\"raw_labels\": True}` "
+        'digit 0), as keras-style code expects; `options={"raw_labels": True}` '
         "(`--option raw_labels=true`) keeps the files' 1-10, in a cache variant of its own."
     ),
     "svhn-full": (
@@ -51,7 +51,7 @@ QUIRKS: dict[str, str] = {
     "cats-vs-dogs": (
         "The zip holds files that are not JPEGs (no JFIF header) or do not decode at all "
         "(empty, truncated). They are never dropped silently: each is recorded with its reason "
-        "in `split.skipped` and counted in `split.manifest[\"audit\"]` (`imagesets info "
+        'in `split.skipped` and counted in `split.manifest["audit"]` (`imagesets info '
         "cats-vs-dogs --skipped`). There is no official test split: a seeded, class-stratified "
         "80/20 split is made and its members recorded in the manifest."
     ),
@@ -208,11 +208,10 @@ def dataset_page(spec: DatasetSpec) -> str:
         counts = ", ".join(f"{k} {v:,}" for k, v in spec.sample.counts.items())
         out += [f"A sample ships in the package (`sample=True`, `--sample`): {counts}.", ""]
     out += _classes_section(spec)
-    quirks = [q for q in (spec.manual and f"Manual download: {spec.manual}.", QUIRKS.get(spec.name))]
-    if any(quirks):
-        out += ["## Quirks", ""]
-        out += [f"- {q}" for q in quirks if q]
-        out.append("")
+    quirks = [f"Manual download: {spec.manual}."] if spec.manual else []
+    quirks += [QUIRKS[spec.name]] if spec.name in QUIRKS else []
+    if quirks:
+        out += ["## Quirks", "", *(f"- {q}" for q in quirks), ""]
     out += ["## Files and checksums", ""]
     if spec.shared_downloads:
         out += [f"Downloads are shared with the other entries of `{spec.shared_downloads}`.", ""]
