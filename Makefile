@@ -35,7 +35,7 @@ pytest: $(VENV)/.test-installed
 # `$(BIN)/mkdocs serve` previews it on 127.0.0.1:8000.
 docs: $(VENV)/.test-installed
 	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; start=$$(date +%s); \
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir "$$tmp/site"; \
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$tmp/site"; \
 	echo "docs: $$(find "$$tmp/site" -name index.html | wc -l) pages, built in $$(( $$(date +%s) - start )) s"
 
 # Build the sdist and wheel, `twine check` them, install the wheel (not editable) into a fresh

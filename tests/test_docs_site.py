@@ -115,9 +115,9 @@ def test_generated_pages_are_not_in_git() -> None:
     assert not (docs / "cli.md").exists() and not (docs / "errors.md").exists()
 
 
-@pytest.mark.slow
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
-    """The whole site builds with --strict (broken links, missing references fail it)."""
+def _mkdocs_build(project: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``mkdocs build --strict`` of ``project`` (not ``--quiet``: that drops the warnings
+    before strict mode counts them, and a broken link passes)."""
     if importlib.util.find_spec("mkdocs") is None:
         if os.environ.get("CI"):
             pytest.fail("mkdocs missing: CI must install the docs extra (make test does)")
@@ -125,9 +125,9 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
     assert mkdocs is not None
     src = str(Path(imagesets.__file__).parents[1])
-    result = subprocess.run(
-        [mkdocs, "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
+    return subprocess.run(
+        [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=project,
         env={
             "PATH": str(Path(sys.executable).parent),
             "PYTHONPATH": src,
@@ -139,7 +139,26 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
+
+
+@pytest.mark.slow
+def test_mkdocs_build_strict(tmp_path: Path) -> None:
+    """The whole site builds with --strict (broken links, missing references fail it)."""
+    result = _mkdocs_build(ROOT, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     site = tmp_path / "site"
     assert (site / "datasets" / "svhn" / "index.html").is_file()
     assert "ManualDownloadError" in (site / "errors" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_mkdocs_build_fails_on_a_broken_link(tmp_path: Path) -> None:
+    """The strict build is strict: the same project with one broken link fails."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", project / "docs")
+    shutil.copyfile(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    with (project / "docs" / "walkthrough.md").open("a", encoding="utf-8") as f:
+        f.write("\nSee [the missing page](missing.md).\n")
+    result = _mkdocs_build(project, tmp_path)
+    assert result.returncode != 0
+    assert "missing.md" in result.stdout + result.stderr
