@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest wheel-check clean-venv
+.PHONY: demo test lint typecheck pytest docs wheel-check clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.demo-installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.test-installed: $(BIN)/python pyproject.toml requirements-test.txt
-	$(BIN)/pip install --quiet -e '.[test]' -r requirements-test.txt
+	$(BIN)/pip install --quiet -e '.[test,docs]' -r requirements-test.txt
 	touch $@
 
 demo: $(VENV)/.demo-installed
@@ -29,6 +29,14 @@ typecheck: $(VENV)/.test-installed
 
 pytest: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
+
+# The documentation site (mkdocs.yml), built strictly into a temporary folder: a broken link, a
+# missing reference or a generated page that fails (docs/gen_pages.py) fails the build.
+# `$(BIN)/mkdocs serve` previews it on 127.0.0.1:8000.
+docs: $(VENV)/.test-installed
+	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; start=$$(date +%s); \
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$tmp/site"; \
+	echo "docs: $$(find "$$tmp/site" -name index.html | wc -l) pages, built in $$(( $$(date +%s) - start )) s"
 
 # Build the sdist and wheel, `twine check` them, install the wheel (not editable) into a fresh
 # venv and run it from an empty folder: the catalog, samples, class lists and gallery files must
@@ -58,7 +66,7 @@ wheel-check: $(VENV)/.test-installed
 	  assert imagesets.info("imagenet").num_classes == 1000'; \
 	echo "wheel-check: $$(du -k "$$tmp"/dist/*.whl | cut -f1) KiB wheel, $$(unzip -l "$$tmp"/dist/*.whl | tail -1 | awk '{print $$2}') files, ok in $$(( $$(date +%s) - start )) s"
 
-test: lint typecheck pytest wheel-check
+test: lint typecheck pytest docs wheel-check
 
 clean-venv:
 	rm -rf $(VENV)

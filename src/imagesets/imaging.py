@@ -86,7 +86,11 @@ _OPEN_LOCK = threading.Lock()
 
 
 class UndecodableImageError(FormatError):
-    """Bytes that are not an image we can decode; ``reason`` is short ("truncated", ...)."""
+    """Bytes that are not an image we can decode; ``reason`` is short ("truncated", ...).
+
+    What to do: re-download or remove the file; folder and photo datasets skip such files and
+    list them (``split.skipped``, ``imagesets info NAME --skipped``).
+    """
 
     def __init__(self, reason: str, source: str = "<bytes>") -> None:
         super().__init__(

@@ -54,7 +54,11 @@ R = TypeVar("R")
 
 
 class ClusterError(ImagesetsError, RuntimeError):
-    """The Ray cluster could not be reached, or a task failed after its retries."""
+    """The Ray cluster could not be reached, or a task failed after its retries.
+
+    What to do: check the address (``--address HOST:PORT``, ``ray status``), or leave it out
+    to run a local Ray; a failed task's error is in the message.
+    """
 
 
 def _ray() -> Any:
