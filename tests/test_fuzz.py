@@ -92,6 +92,7 @@ def _fuzz(targets: list[str], cases: int) -> tuple[Counter[str], list[dict[str, 
     ["emnist", "emnist-member"],
     ["stl10", "imagenette"],
     ["oxford-pet", "oxford-pet-images", "eurosat"],
+    ["tiny-imagenet", "tiny-imagenet-text"],
     ["food101", "flowers102", "flowers102-labels", "flowers102-setid"],
 ])  # fmt: skip
 def test_mutated_files_raise_only_our_errors(targets: list[str]) -> None:
@@ -106,8 +107,9 @@ def test_every_reader_is_fuzzed() -> None:
     assert set(TARGETS) >= {"idx-images", "cifar-python", "cifar-binary", "pickle", "mat",
                             "hdf5", "tar", "zip", "jpeg", "png", "packed", "emnist",
                             "emnist-member", "stl10", "imagenette", "oxford-pet",
-                            "oxford-pet-images", "eurosat", "food101", "flowers102",
-                            "flowers102-labels", "flowers102-setid"}  # fmt: skip
+                            "oxford-pet-images", "eurosat", "tiny-imagenet",
+                            "tiny-imagenet-text", "food101", "flowers102", "flowers102-labels",
+                            "flowers102-setid"}  # fmt: skip
 
 
 def test_mutations_are_seeded_and_change_the_bytes() -> None:

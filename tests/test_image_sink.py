@@ -171,4 +171,4 @@ def test_one_reader_per_image_source_and_old_names_alias_it() -> None:
     assert len(readers) == 3
     for old, new in ALIASES.items():
         assert READERS[old] == READERS[new] and READER_OPTIONS[old] == READER_OPTIONS[new]
-    assert len(set(READERS.values())) == len(READERS) - len(ALIASES) == 15
+    assert len(set(READERS.values())) == len(READERS) - len(ALIASES) == 16

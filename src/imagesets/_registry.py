@@ -30,6 +30,7 @@ _FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "eurosat": ("imagesets.formats.eurosat:read_split", (*_IMAGES, "seed", "test_fraction")),
     "food101": ("imagesets.formats.food101:read_split", _IMAGES),
     "flowers102": ("imagesets.formats.flowers102:read_split", _IMAGES),
+    "tiny-imagenet": ("imagesets.formats.tiny_imagenet:read_split", ("workers",)),
 }
 
 #: Older names a user's catalog entry may still give -> the format they now read as (the same

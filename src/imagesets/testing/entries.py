@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from .._registry import ALIASES
-from . import eurosat, flowers102, food101, imagenette, oxford_pet, stl10
+from . import eurosat, flowers102, food101, imagenette, oxford_pet, stl10, tiny_imagenet
 from .edition_writers import (  # re-exported: the writers' types and helpers live there
     FakeFiles,
     FakeRequest,
@@ -74,6 +74,7 @@ FAKE_WRITERS: dict[str, Writer] = {
     "eurosat": eurosat.write_eurosat_edition,
     "food101": food101.write_food101_edition,
     "flowers102": flowers102.write_flowers102_edition,
+    "tiny-imagenet": tiny_imagenet.write_tiny_imagenet_edition,
 }
 FAKE_WRITERS.update({old: FAKE_WRITERS[new] for old, new in ALIASES.items() if new in FAKE_WRITERS})
 

@@ -127,6 +127,11 @@ def _sample(target: str) -> bytes:
         path = tmp / "EuroSAT.zip"
         write_fake_eurosat(path, _EUROSAT, [3, 2], 0)
         return path.read_bytes()
+    if target == "tiny-imagenet":
+        return _tiny_imagenet_fake().read_bytes()
+    if target == "tiny-imagenet-text":  # the three text members, zipped after the mutation
+        with zipfile.ZipFile(_tiny_imagenet_fake()) as zf:
+            return _TINY_SEP.join(zf.read(f"tiny-imagenet-200/{n}") for n in _TINY_TEXTS)
     if target == "food101":
         from .food101 import write_fake_food101
 
@@ -283,6 +288,40 @@ def _run_eurosat(data: bytes, target: str) -> None:
         get_reader("eurosat")(request, MemoryWriter())
 
 
+_TINY_TEXTS = ("wnids.txt", "words.txt", "val/val_annotations.txt")
+_TINY_SEP = b"\n--\n"
+
+
+@functools.cache
+def _tiny_imagenet_fake() -> Path:
+    """A valid Tiny ImageNet zip of the three classes :data:`_WNIDS`."""
+    from .tiny_imagenet import write_fake_tiny_imagenet
+
+    path = _tmp() / "tiny-imagenet-200.zip"
+    counts = {"train": 2, "val": 2, "test": 1}
+    write_fake_tiny_imagenet(path, counts, _WNIDS, ["tench", "springer", "player"], 0)
+    return path
+
+
+def _run_tiny_imagenet(data: bytes, target: str) -> None:
+    from ..formats import ReadRequest, get_reader
+    from . import MemoryWriter
+
+    if target == "tiny-imagenet":
+        path = _write(data, "tiny-imagenet-200.zip")
+    else:  # the mutated text members in place of the valid ones
+        texts = dict(zip(_TINY_TEXTS, [*data.split(_TINY_SEP, 2), b"", b""], strict=False))
+        path = _write(b"", "tiny-imagenet-200.zip")
+        with zipfile.ZipFile(_tiny_imagenet_fake()) as src, zipfile.ZipFile(path, "w") as zf:
+            for info in src.infolist():
+                name = info.filename.removeprefix("tiny-imagenet-200/")
+                zf.writestr(info, texts[name] if name in texts else src.read(info))
+    for split in ("train", "val", "test"):
+        options = {"wnids": _WNIDS, "workers": 1}
+        request = ReadRequest("tiny-imagenet", split, {"archive": path}, options)
+        get_reader("tiny-imagenet")(request, MemoryWriter())
+
+
 _FOOD = ["apple_pie", "baby_back_ribs"]
 
 
@@ -392,6 +431,8 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "oxford-pet": _run_oxford_pet,
     "oxford-pet-images": _run_oxford_pet,
     "eurosat": _run_eurosat,
+    "tiny-imagenet": _run_tiny_imagenet,
+    "tiny-imagenet-text": _run_tiny_imagenet,
     "food101": _run_food101,
     "flowers102": _run_flowers102,
     "flowers102-labels": _run_flowers102,
