@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._parallel import map_engine
+from ._parallel import map_engine, unit_engine
 
 __all__ = ["CHUNK", "ray_engine"]
 
@@ -43,6 +43,11 @@ CHUNK = 64
 def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     """One task: ``fn`` over a chunk of records, in order."""
     return [fn(item) for item in items]
+
+
+def _run_unit(fn: Callable[[Any], list[Any]], unit: Any) -> list[Any]:
+    """One task: ``fn`` over one unit of a source (it reads the unit's bytes itself)."""
+    return fn(unit)
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -66,6 +71,7 @@ def ray_engine(address: str | None = None, *, window: int | None = None,
     ray = connect(address)
     limit = window or 2 * int(ray.cluster_resources().get("CPU", 1))
     task = ray.remote(max_retries=max_retries)(_run_chunk)
+    unit_task = ray.remote(max_retries=max_retries)(_run_unit)
 
     def imap(fn: Callable[[Any], Any], items: Iterable[Any], workers: int,
              _window: int | None) -> Iterator[Any]:  # fmt: skip
@@ -74,8 +80,13 @@ def ray_engine(address: str | None = None, *, window: int | None = None,
         for results in run_bounded(ray, submit, _chunks(items, chunk), limit):
             yield from results
 
-    token = map_engine.set(imap)
+    def imap_units(fn: Callable[[Any], list[Any]], units: Iterable[Any]) -> Iterator[list[Any]]:
+        fn_ref = ray.put(fn)
+        yield from run_bounded(ray, lambda unit: unit_task.remote(fn_ref, unit), units, limit)
+
+    token, units_token = map_engine.set(imap), unit_engine.set(imap_units)
     try:
         yield
     finally:
+        unit_engine.reset(units_token)
         map_engine.reset(token)
