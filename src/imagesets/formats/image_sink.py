@@ -24,6 +24,12 @@ Decoding runs on ``workers`` threads (default: every core this process may use) 
 decode is left out and returned as a :class:`~imagesets.formats.Skip` with its reason, unless
 the source says its records were already checked (then it is a :class:`FormatError`: the file
 changed meanwhile). ``progress`` is called with the number of records done.
+
+Under a distributed engine (:data:`imagesets._parallel.unit_engine`, the Ray engine of
+:mod:`imagesets.ray_engine`) a source that lists ``units`` with a ``read_unit`` function is
+read unit by unit in tasks: each task runs ``read_unit`` (it opens the archive by its path) and
+the per-record work above on its records, and sends back the results without the encoded bytes;
+this process only writes them, in order. The results, skips and errors are the same.
 """
 
 from __future__ import annotations

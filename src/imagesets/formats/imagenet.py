@@ -35,6 +35,10 @@ images the catalog expects (1,281,167 train, 50,000 val): one image more is a
 count is checked when given. No shrinking is needed: a split whose row count differs from the
 catalog's is refused anyway.
 
+**Units** (for ``engine="ray"``, see :mod:`imagesets.ray_engine`): train is cut into its class
+tars, val into ranges of :data:`VAL_UNIT` images, both listed from the tar headers (offsets, no
+image byte read) with the same checks as the streamed read; a task reads its unit by offset.
+
 It returns ``classes`` (1,000 names), ``wnids``, ``skipped`` (``path``, ``reason``) and ``count``.
 """
 
