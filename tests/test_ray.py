@@ -10,6 +10,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tarfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from imagesets.adapters.ray import ClusterError, PortableSplit, export_on_ray, r
 from imagesets.dataset import Split
 from imagesets.errors import ArgumentError
 from imagesets.folders import folder_entry
+from imagesets.formats.image_sink import Record
 from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.images import make_fake_tree
 
@@ -226,23 +228,155 @@ def test_a_worker_killed_mid_prepare_is_retried_and_a_failure_leaves_nothing(
     assert [p for d in variant_dirs if d.is_dir() for p in d.iterdir()] == []
 
 
-def test_prepare_on_ray_of_imagenet_tars_writes_the_local_split(tmp_path: Path) -> None:
-    """Archive sources too: records read from ImageNet's (fake) inner tars in the driver,
-    decoded on Ray, written identically (both forms)."""
+def holds_bytes(value: Any) -> bool:
+    """Whether ``value`` (what the driver shipped to a task) carries image bytes or records."""
+    if isinstance(value, (bytes, bytearray, memoryview, Record)):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(holds_bytes(v) for v in value)
+    return False
+
+
+@pytest.fixture
+def shipped(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every item the Ray engine of a prepare submits to a task, captured on the driver."""
+    from imagesets.adapters import ray as ray_adapter
+
+    real, seen = ray_adapter.run_bounded, []
+
+    def spy(ray_: Any, submit: Any, items: Any, window: int) -> Any:
+        def tap() -> Iterator[Any]:
+            for item in items:
+                seen.append(item)
+                yield item
+
+        return real(ray_, submit, tap(), window)
+
+    monkeypatch.setattr(ray_adapter, "run_bounded", spy)
+    return seen
+
+
+def forbid(monkeypatch: pytest.MonkeyPatch, module: Any, *names: str) -> None:
+    """Make the driver-side streamed readers ``names`` of ``module`` fail if called."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the driver read member bytes")
+
+    for name in names:
+        monkeypatch.setattr(module, name, refuse)
+
+
+@pytest.fixture
+def imagenet_entry(tmp_path: Path) -> Iterator[str]:
+    """Fake ImageNet (train: 12 images in class tars, val: 8 flat), imported under a, b, c."""
     entry, fakes = retarget_with_fakes(
         catalog.builtin_entry("imagenet"), tmp_path / "given", "http://127.0.0.1:1/",
         counts={"train": 12, "val": 8}, seed=3,
     )  # fmt: skip
     spec = catalog.register(entry)
-    try:
-        folder = fakes["tars"].facts["ilsvrc"].train.parent
-        for root in ("a", "b"):
-            imagesets.import_files(spec.name, [folder], root=tmp_path / root, progress=False)
-        for options in ({"size": 24}, None):
-            kw: dict[str, Any] = {"options": options, "progress": False}
-            local = imagesets.prepare(spec.name, root=tmp_path / "a", **kw)
-            remote = imagesets.prepare(spec.name, root=tmp_path / "b", engine="ray", **kw)
-            for split in local:
-                assert prepared_files(remote[split]) == prepared_files(local[split])
-    finally:
-        catalog.unregister(spec.name)
+    folder = fakes["tars"].facts["ilsvrc"].train.parent
+    for root in ("a", "b", "c"):
+        imagesets.import_files(spec.name, [folder], root=tmp_path / root, progress=False)
+    yield spec.name
+    catalog.unregister(spec.name)
+
+
+def test_prepare_on_ray_of_imagenet_tars_writes_the_local_split(
+    imagenet_entry: str, tmp_path: Path, shipped: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ImageNet train (one task per class tar) and val (member ranges): the tasks read the
+    tars by path and offset; the driver reads no image byte; the output is the local one."""
+    from imagesets.formats import imagenet
+
+    monkeypatch.setattr(imagenet, "VAL_UNIT", 3)  # 8 val images: units of 3, 3, 2
+    for options in ({"size": 24}, None):
+        kw: dict[str, Any] = {"options": options, "progress": False}
+        local = imagesets.prepare(imagenet_entry, root=tmp_path / "a", **kw)
+        with monkeypatch.context() as m:
+            forbid(m, imagenet, "_train_items", "_val_items")
+            remote = imagesets.prepare(imagenet_entry, root=tmp_path / "b", engine="ray", **kw)
+        assert sorted(local) == ["train", "val"]
+        for split in local:
+            assert prepared_files(remote[split]) == prepared_files(local[split])
+    assert shipped and not any(holds_bytes(item) for item in shipped)
+    class_tars = [item for item in shipped if isinstance(item[0], str)]
+    with tarfile.open(tmp_path / "given" / "ILSVRC2012_img_train.tar") as tf:
+        inner = tf.getnames()
+    assert len(inner) > 1 and [name for name, *_ in class_tars] == inner * 2
+    assert all(name.endswith(".tar") and offset % 512 == 0 for name, _, offset, _ in class_tars)
+    val_ranges = [item for item in shipped if not isinstance(item[0], str)]
+    assert [len(unit) for unit in val_ranges] == [3, 3, 2] * 2
+
+
+@pytest.fixture
+def pets_entry(tmp_path: Path) -> Iterator[str]:
+    """Fake Cats & Dogs zip (corrupt and truncated JPEGs included), imported under a and b."""
+    entry, _ = retarget_with_fakes(
+        catalog.builtin_entry("cats-vs-dogs"), tmp_path / "given", "http://127.0.0.1:1/",
+        counts={"train": 24, "test": 6}, seed=4,
+    )  # fmt: skip
+    spec = catalog.register(entry)
+    for root in ("a", "b"):
+        imagesets.import_files(spec.name, [tmp_path / "given"], root=tmp_path / root,
+                               progress=False)  # fmt: skip
+    yield spec.name
+    catalog.unregister(spec.name)
+
+
+def test_prepare_on_ray_of_the_cats_and_dogs_zip_writes_the_local_split(
+    pets_entry: str, tmp_path: Path, shipped: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit and the split's rows as ranges of zip members read by the tasks; the
+    undecodable files are skipped with the same reasons; the output is the local one."""
+    from imagesets.formats import _petimages_audit, petimages
+
+    monkeypatch.setattr(petimages, "UNIT", 5)
+    monkeypatch.setattr(_petimages_audit, "AUDIT_UNIT", 7)
+    for options in ({"size": 24}, None):
+        kw: dict[str, Any] = {"options": options, "progress": False}
+        local = imagesets.prepare(pets_entry, root=tmp_path / "a", **kw)
+        with monkeypatch.context() as m:
+            forbid(m, petimages, "_records")
+            forbid(m, _petimages_audit, "iter_files")
+            remote = imagesets.prepare(pets_entry, root=tmp_path / "b", engine="ray", **kw)
+        for split in ("train", "test"):
+            assert prepared_files(remote[split]) == prepared_files(local[split])
+    manifest = json.loads((remote["train"] / "manifest.json").read_text())
+    assert {s["reason"] for s in manifest["skipped"]} >= {"zero bytes"}
+    assert shipped and not any(holds_bytes(item) for item in shipped)
+    audit_ranges = [u for u in shipped if isinstance(u[0], str)]
+    row_ranges = [u for u in shipped if not isinstance(u[0], str)]
+    assert audit_ranges and max(map(len, audit_ranges)) == 7
+    assert row_ranges and max(map(len, row_ranges)) == 5
+
+
+def test_a_worker_killed_while_reading_a_unit_is_retried(
+    imagenet_entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task that dies inside read -> decode of a class tar is run again; the split is the
+    local one; one that always dies is a ClusterError and leaves no split."""
+    from imagesets.formats import imagenet
+
+    kw: dict[str, Any] = {"options": {"size": 8}, "progress": False}
+    local = imagesets.prepare(imagenet_entry, "train", root=tmp_path / "a", **kw)
+    real, marker = imagenet._train_unit, str(tmp_path / "killed")
+
+    def dies_once(*args: Any) -> Any:  # by value to the workers; never run in this process
+        if not Path(marker).exists():
+            Path(marker).touch()
+            os._exit(1)
+        return real(*args)
+
+    monkeypatch.setattr(imagenet, "_train_unit", dies_once)
+    remote = imagesets.prepare(imagenet_entry, "train", root=tmp_path / "b", engine="ray", **kw)
+    assert Path(marker).exists()
+    assert prepared_files(remote["train"]) == prepared_files(local["train"])
+
+    def always_dies(*args: Any) -> Any:
+        os._exit(1)
+
+    monkeypatch.setattr(imagenet, "_train_unit", always_dies)
+    with pytest.raises(ClusterError, match="a Ray task failed after its retries"):
+        imagesets.prepare(imagenet_entry, "train", root=tmp_path / "c", engine="ray", **kw)
+    variant_dirs = list((tmp_path / "c" / "prepared" / imagenet_entry).iterdir())
+    assert [p for d in variant_dirs if d.is_dir() for p in d.iterdir()] == []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
 
-__all__ = ["default_workers", "imap_bounded", "map_engine"]
+__all__ = ["default_workers", "imap_bounded", "map_engine", "unit_engine"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -20,6 +20,14 @@ R = TypeVar("R")
 #: :mod:`imagesets.ray_engine`); None runs on this process's threads.
 Engine = Callable[[Callable[[Any], Any], Iterable[Any], int, "int | None"], Iterator[Any]]
 map_engine: ContextVar[Engine | None] = ContextVar("imagesets_map_engine", default=None)
+
+#: An executor of whole *units* of a source in this context (the Ray engine): called with a
+#: picklable ``task(unit) -> list`` and the units (small descriptors: an archive member's name and
+#: offset, a range of member names), it yields each unit's list, in order, with bounded work in
+#: flight. Sources that can be cut into units use it instead of :data:`map_engine`, so the
+#: tasks read their own bytes; None (the local engine) keeps the sources' streamed reads.
+UnitEngine = Callable[[Callable[[Any], list[Any]], Iterable[Any]], Iterator[list[Any]]]
+unit_engine: ContextVar[UnitEngine | None] = ContextVar("imagesets_unit_engine", default=None)
 
 
 def default_workers() -> int:

@@ -153,7 +153,7 @@ def prepare(
 ) -> dict[str, Path]:
     """Prepare ``splits`` (fetching every missing file first, together); ``{split: folder}``.
 
-    ``engine="ray"`` runs the per-record work of each build as Ray tasks (on the cluster at
+    ``engine="ray"`` runs the read/decode/pack work of each build as Ray tasks (on the cluster at
     ``address``, else a local Ray; see :mod:`imagesets.ray_engine`); the split written is the
     same, under the same lock and rename.
     """

@@ -7,8 +7,12 @@ See :mod:`imagesets.formats.petimages` (which re-exports every public name) for 
 
 from __future__ import annotations
 
+import functools
+import itertools
+import zipfile
+import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import NDArray
 
-from ..archives import Member, iter_files
+from .._parallel import unit_engine
+from ..archives import Member, iter_files, members, safe_name
 from ..errors import FormatError
 from ..imaging import UndecodableImageError, check, default_workers, imap_bounded
 from ..subsplits import exact, half_up, take_runs
@@ -143,6 +148,23 @@ def _inspect(name: str, data: bytes, window: int) -> _Finding:
         return _Finding(name, jfif, None, exc.reason)
 
 
+#: Members per unit of a distributed audit.
+AUDIT_UNIT = 256
+
+
+def _inspect_unit(path: Path, window: int, names: tuple[str, ...]) -> list[_Finding]:
+    """One range of members, read by random access from the zip and inspected (a Ray task)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {safe_name(info.filename, str(path)): info for info in zf.infolist()}
+            return [_inspect(name, zf.read(infos[name]), window) for name in names]
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError) as exc:
+        raise FormatError(
+            f"{path}: reading members {names[0]!r}..{names[-1]!r} failed ({exc}): the zip is "
+            "corrupt or changed while it was read; delete it and download it again"
+        ) from exc
+
+
 def _findings(path: Path, window: int, workers: int, ignored: dict[str, str]) -> list[_Finding]:
     def admit(member: Member) -> bool:
         reason = _classify(str(path), member.name)
@@ -150,6 +172,14 @@ def _findings(path: Path, window: int, workers: int, ignored: dict[str, str]) ->
             ignored[member.name] = reason
         return reason is None
 
+    engine = unit_engine.get()
+    if engine is not None:  # a distributed engine: tasks read ranges of members themselves
+        names = [m.name for m in members(path) if not m.is_dir and m.name and admit(m)]
+        units: Iterable[tuple[str, ...]] = (
+            tuple(names[i : i + AUDIT_UNIT]) for i in range(0, len(names), AUDIT_UNIT)
+        )
+        task = functools.partial(_inspect_unit, path, window)
+        return list(itertools.chain.from_iterable(engine(task, units)))
     items = ((m.name, r.read()) for m, r in iter_files(path, select=admit))
     return list(imap_bounded(lambda item: _inspect(*item, window), items, workers))
 

@@ -24,6 +24,12 @@ Decoding runs on ``workers`` threads (default: every core this process may use) 
 decode is left out and returned as a :class:`~imagesets.formats.Skip` with its reason, unless
 the source says its records were already checked (then it is a :class:`FormatError`: the file
 changed meanwhile). ``progress`` is called with the number of records done.
+
+Under a distributed engine (:data:`imagesets._parallel.unit_engine`, the Ray engine of
+:mod:`imagesets.ray_engine`) a source that lists ``units`` with a ``read_unit`` function is
+read unit by unit in tasks: each task runs ``read_unit`` (it opens the archive by its path) and
+the per-record work above on its records, and sends back the results without the encoded bytes;
+this process only writes them, in order. The results, skips and errors are the same.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from __future__ import annotations
 import array
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -39,6 +45,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from .._parallel import unit_engine
 from ..errors import FormatError
 from ..imaging import (
     UndecodableImageError,
@@ -87,12 +94,20 @@ class ImageSource:
         count: exactly how many records decode, when known before reading (one pass).
         checked: why every record is known to decode (``"it passed the audit"``), or None; when
             given, a record that does not decode is an error instead of a skip.
+        units: for a distributed engine (:data:`imagesets._parallel.unit_engine`), the
+            source cut into natural units listed cheaply (an inner tar's name and offset, a
+            range of zip member names: never their bytes), in row order; None if it cannot be.
+        read_unit: a picklable pure function ``unit -> list[Record]`` that opens the archive
+            (by its path: a shared filesystem on a cluster) and reads that unit's records; the
+            records of all units, in order, are exactly ``records()``.
     """
 
     origin: str
     records: Callable[[], Iterator[Record]]
     count: int | None = None
     checked: str | None = None
+    units: Callable[[], Iterable[Any]] | None = None
+    read_unit: Callable[[Any], list[Record]] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,28 @@ def _packed(origin: str, max_side: int | None, record: Record) -> _Done:
         return _failed(record, exc, where)
 
 
+def _slim(done: _Done) -> _Done:
+    """``done`` without the record's bytes (what a unit task sends back: name, label, value)."""
+    return _Done(replace(done.record, data=b""), done.value)
+
+
+def _run_unit(read_unit: Callable[[Any], list[Record]], work: Callable[[Record], _Done],
+              unit: Any) -> list[_Done]:  # fmt: skip
+    """One unit task: read the unit's records from the archive, then ``work`` on each."""
+    return [_slim(work(record)) for record in read_unit(unit)]
+
+
+def _results(source: ImageSource, work: Callable[[Record], _Done], workers: int) -> Iterator[_Done]:
+    """``work`` over the source's records, in order: on this process's threads (or the
+    :data:`~imagesets._parallel.map_engine`) from ``records()``, or, under a unit engine, unit by
+    unit in tasks that read their own records."""
+    engine = unit_engine.get()
+    if engine is None or source.units is None or source.read_unit is None:
+        return imap_bounded(work, source.records(), workers)
+    task = partial(_run_unit, source.read_unit, work)
+    return itertools.chain.from_iterable(engine(task, source.units()))
+
+
 # --- in order, on the calling thread -----------------------------------------------------------
 
 
@@ -242,16 +279,19 @@ def _write_fixed(
     skipped: list[Skip],
 ) -> int:
     assert opts.size is not None
-    count, records, checked = source.count, source.records(), source.checked
+    count, checked = source.count, source.checked
+    work = partial(_decoded, source.origin, opts.size)
     if count is None:
         count, records = _check_pass(source, opts.workers, skipped)
         if skipped:
             progress(len(skipped))
         checked = "it passed the check pass: did it change meanwhile?"
+        results = imap_bounded(work, records, opts.workers)
+    else:
+        results = _results(source, work, opts.workers)
     images = out.array("images", (count, opts.size, opts.size, 3), np.uint8)
     labels_out = out.array("labels", (count,), np.int64)
     labels = array.array("q")
-    results = imap_bounded(partial(_decoded, source.origin, opts.size), records, opts.workers)
 
     def rows() -> Iterator[NDArray[np.uint8]]:
         for result in _accepted(results, source, count, skipped, progress, checked):
@@ -272,7 +312,7 @@ def _write_packed(
 ) -> tuple[int, int]:
     labels, shapes = array.array("q"), array.array("q")  # shapes: height, width, height, ...
     work = partial(_packed, source.origin, opts.max_side)
-    results = imap_bounded(work, source.records(), opts.workers)
+    results = _results(source, work, opts.workers)
     with out.blob("data") as fh:
         writer = PackedWriter(fh)
         for result in _accepted(results, source, source.count, skipped, progress, source.checked):

@@ -35,6 +35,10 @@ images the catalog expects (1,281,167 train, 50,000 val): one image more is a
 count is checked when given. No shrinking is needed: a split whose row count differs from the
 catalog's is refused anyway.
 
+**Units** (for ``engine="ray"``, see :mod:`imagesets.ray_engine`): train is cut into its class
+tars, val into ranges of :data:`VAL_UNIT` images, both listed from the tar headers (offsets, no
+image byte read) with the same checks as the streamed read; a task reads its unit by offset.
+
 It returns ``classes`` (1,000 names), ``wnids``, ``skipped`` (``path``, ``reason``) and ``count``.
 """
 
@@ -42,13 +46,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..archives import iter_files, iter_tar_stream
+from ..archives import MemberReader, iter_files, iter_tar_stream, open_range, tar_index
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
 from ._imagenet_devkit import N_CLASSES, _val_labels, _wnid_index, imagenet_classes
@@ -60,6 +65,15 @@ __all__ = ["N_CLASSES", "imagenet_classes", "read_split"]
 
 _CLASS_TAR = re.compile(r"(n\d{8})\.tar")
 _VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.JPEG")
+
+
+class _Parts(NamedTuple):
+    """A split's records: streamed (the local engine), or as units a task reads by itself."""
+
+    records: Callable[[], Iterator[Record]]
+    units: Callable[[], Iterable[Any]]
+    read_unit: Callable[[Any], list[Record]]
+
 
 # --- train: a tar of class tars ----------------------------------------------------------------
 
@@ -91,21 +105,49 @@ def _check_train_member(label: str, name: str, wnid: str) -> None:
         )
 
 
+def _class_records(reader: MemberReader, label: str, wnid: str) -> Iterator[Record]:
+    """The images of one class tar, streamed from ``reader``."""
+    for member, inner in iter_tar_stream(reader, label):
+        if inner is None:
+            continue  # a folder entry
+        _check_train_member(label, member.name, wnid)
+        yield Record(f"{wnid}/{member.name}", _wnid_index()[wnid], inner.read())
+
+
 def _train_items(archive: Path) -> Iterator[Record]:
     """Every image of the train tar, streamed class tar by class tar, in archive order."""
     seen: set[str] = set()
     for outer, reader in iter_files(archive):
         wnid = _class_wnid(archive, outer.name, seen)
-        label = f"{archive}!{outer.name}"
-        for member, inner in iter_tar_stream(reader, label):
-            if inner is None:
-                continue  # a folder entry
-            _check_train_member(label, member.name, wnid)
-            yield Record(f"{wnid}/{member.name}", _wnid_index()[wnid], inner.read())
+        yield from _class_records(reader, f"{archive}!{outer.name}", wnid)
 
 
-def _train_source(request: ReadRequest) -> Callable[[], Iterator[Record]]:
-    return functools.partial(_train_items, Path(request.file("archive")))
+#: A unit of the train tar: a class tar's member name, wnid, data offset and size.
+TrainUnit = tuple[str, str, int, int]
+
+
+def _train_units(archive: Path) -> Iterator[TrainUnit]:
+    """The class tars of the train tar, listed from its headers (no image byte read)."""
+    seen: set[str] = set()
+    for outer, offset in tar_index(archive):
+        yield outer.name, _class_wnid(archive, outer.name, seen), offset, outer.size
+
+
+def _train_unit(archive: Path, unit: TrainUnit) -> list[Record]:
+    """The images of one class tar, read by offset from the train tar (a Ray task runs it)."""
+    name, wnid, offset, size = unit
+    label = f"{archive}!{name}"
+    with open_range(archive, offset, size, label) as reader:
+        return list(_class_records(reader, label, wnid))
+
+
+def _train_source(request: ReadRequest) -> _Parts:
+    archive = Path(request.file("archive"))
+    return _Parts(
+        functools.partial(_train_items, archive),
+        functools.partial(_train_units, archive),
+        functools.partial(_train_unit, archive),
+    )
 
 
 # --- val: flat images, labels from the devkit --------------------------------------------------
@@ -139,19 +181,58 @@ def _val_items(archive: Path, labels: NDArray[np.int64]) -> Iterator[Record]:
         )
 
 
-def _val_source(request: ReadRequest) -> Callable[[], Iterator[Record]]:
+#: Images per unit of the val tar, and a unit: (member name, label, data offset, size) each.
+VAL_UNIT = 256
+ValUnit = tuple[tuple[str, int, int, int], ...]
+
+
+def _val_units(archive: Path, labels: NDArray[np.int64]) -> list[ValUnit]:
+    """The val tar in ranges of :data:`VAL_UNIT` images, listed from its headers (no image
+    byte read), with the checks of :func:`_val_items` (names, duplicates, missing images)."""
+    seen = np.zeros(len(labels), bool)
+    entries = []
+    for member, offset in tar_index(archive):
+        number = _val_number(archive, member.name, len(labels))
+        if seen[number - 1]:
+            raise FormatError(f"{archive}: {member.name!r} appears twice; download it again")
+        seen[number - 1] = True
+        entries.append((member.name, int(labels[number - 1]), offset, member.size))
+    missing = np.flatnonzero(~seen)
+    if missing.size:
+        raise FormatError(
+            f"{archive}: {missing.size} of the {len(labels)} images of the ground truth are "
+            f"missing, the first ILSVRC2012_val_{missing[0] + 1:08d}.JPEG; download it again"
+        )
+    return [tuple(entries[i : i + VAL_UNIT]) for i in range(0, len(entries), VAL_UNIT)]
+
+
+def _val_unit(archive: Path, unit: ValUnit) -> list[Record]:
+    """The images of one range of the val tar, read by offset (a Ray task runs it)."""
+    records = []
+    for name, label, offset, size in unit:
+        with open_range(archive, offset, size, f"{archive}!{name}") as reader:
+            records.append(Record(name, label, reader.read()))
+    return records
+
+
+def _val_source(request: ReadRequest) -> _Parts:
     labels = _val_labels(Path(request.file("devkit")))  # checked before any output exists
-    return functools.partial(_val_items, Path(request.file("archive")), labels)
+    archive = Path(request.file("archive"))
+    return _Parts(
+        functools.partial(_val_items, archive, labels),
+        functools.partial(_val_units, archive, labels),
+        functools.partial(_val_unit, archive),
+    )
 
 
 #: split -> its records (the test split has no public labels).
-_SOURCES: dict[str, Callable[[ReadRequest], Callable[[], Iterator[Record]]]] = {
+_SOURCES: dict[str, Callable[[ReadRequest], _Parts]] = {
     "train": _train_source,
     "val": _val_source,
 }
 
 
-def _records(request: ReadRequest) -> Callable[[], Iterator[Record]]:
+def _records(request: ReadRequest) -> _Parts:
     try:
         source = _SOURCES[request.split]
     except KeyError:
@@ -180,8 +261,9 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     else the packed store; see the module docstring for files, options and returned facts."""
     opts = ImageOptions.parse(request)
     count = _required_count(request) if opts.size is not None else request.count
-    records = _records(request)  # the devkit is checked before any output exists
-    source = ImageSource(str(request.file("archive")), records, count)
+    parts = _records(request)  # the devkit is checked before any output exists
+    source = ImageSource(str(request.file("archive")), parts.records, count,
+                         units=parts.units, read_unit=parts.read_unit)  # fmt: skip
     written = write_images(source, opts, out, request.progress)
     wnids, names = imagenet_classes()
     return ReadResult(

@@ -100,6 +100,25 @@ def _records(result: Audit, plan: SplitPlan) -> Iterator[Record]:
             yield Record(name, label, zf.read(infos[name]), result.shapes[name])
 
 
+#: Members per unit, and a unit: (member name, label, audited shape) each.
+UNIT = 256
+Unit = tuple[tuple[str, int, tuple[int, int]], ...]
+
+
+def _units(result: Audit, plan: SplitPlan) -> Iterator[Unit]:
+    """The split's members in ranges of :data:`UNIT`, in row order (names only)."""
+    rows = list(zip(plan.members, plan.labels.tolist(), strict=True))
+    for i in range(0, len(rows), UNIT):
+        yield tuple((name, label, result.shapes[name]) for name, label in rows[i : i + UNIT])
+
+
+def _read_unit(path: Path, unit: Unit) -> list[Record]:
+    """One range of members, read by random access from the zip (a Ray task runs it)."""
+    with _zip_errors(path), zipfile.ZipFile(path) as zf:
+        infos = {safe_name(info.filename, str(path)): info for info in zf.infolist()}
+        return [Record(name, label, zf.read(infos[name]), shape) for name, label, shape in unit]
+
+
 def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     """Format ``petimages``: the split's audited members through the image sink.
 
@@ -119,8 +138,10 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
     plan = plan_split(result, request.split, test_fraction=fraction, seed=seed)
     checked = "it passed the audit: did the zip change meanwhile?"
     source = ImageSource(
-        str(result.archive), functools.partial(_records, result, plan), len(plan.members), checked
-    )
+        str(result.archive), functools.partial(_records, result, plan), len(plan.members),
+        checked, units=functools.partial(_units, result, plan),
+        read_unit=functools.partial(_read_unit, result.archive),
+    )  # fmt: skip
     written = write_images(source, opts, out, request.progress)
     return ReadResult(
         classes=CLASSES,
