@@ -117,44 +117,8 @@ def _kernel() -> Callable[..., None]:
 
 
 def _build() -> Callable[..., None]:
-    numba = importlib.import_module("numba")  # an optional dependency, imported on first use
-    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+    """Import the numba kernels (compiled on the first call, or loaded from numba's cache)."""
+    from . import _numba_kernels
 
-    @jit  # type: ignore[untyped-decorator]
-    def split_channels(src: Any, tmp: Any, channels: int) -> None:
-        """``tmp[c * hw + p] = src[p * channels + c]``: one HWC row to CHW, in cache."""
-        hw = len(src) // channels
-        if channels == 3:  # the common RGB case, unrolled so the loop vectorises
-            for p in range(hw):
-                tmp[p] = src[3 * p]
-                tmp[hw + p] = src[3 * p + 1]
-                tmp[2 * hw + p] = src[3 * p + 2]
-        else:
-            for c in range(channels):
-                for p in range(hw):
-                    tmp[c * hw + p] = src[p * channels + c]
-
-    @jit  # type: ignore[untyped-decorator]
-    def convert(row: Any, dst: Any, normalize: bool, scale: Any) -> None:
-        """``dst = row / scale`` (in ``dst``'s dtype) or a plain cast: one SIMD loop."""
-        if normalize:
-            for p in range(len(row)):
-                dst[p] = row[p] / scale
-        else:
-            for p in range(len(row)):
-                dst[p] = row[p]
-
-    @jit  # type: ignore[untyped-decorator]
-    def kernel(
-        rows: Any, idx: Any, out: Any, channels: int, chw: bool, normalize: bool, scale: Any
-    ) -> None:
-        tmp = np.empty(rows.shape[1], np.uint8)
-        for i in range(len(idx)):
-            src = rows[idx[i]]
-            if chw:
-                split_channels(src, tmp, channels)
-                convert(tmp, out[i], normalize, scale)
-            else:
-                convert(src, out[i], normalize, scale)
-
-    return kernel  # type: ignore[no-any-return]
+    kernel: Callable[..., None] = _numba_kernels.fill_rows
+    return kernel
