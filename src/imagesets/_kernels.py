@@ -8,10 +8,10 @@ reported by :func:`kernel_name`:
   stays in L1 (NCHW only), and the scratch row is converted with a SIMD division into the
   output. The loop releases the GIL, so the row blocks of one batch run on several threads
   truly in parallel. About 2.5-3x faster than the numpy kernel on CIFAR-shaped float32 NCHW
-  batches, 2x on MNIST-shaped ones (bench/bench_torchvision.py). It is compiled on the first
-  converted batch of a process (about 1-2 s) and cached on disk by numba
-  (``NUMBA_CACHE_DIR``, else ``__pycache__`` beside this file, else numba's user-wide cache
-  directory when site-packages is read-only); a cached load takes about 0.1-0.3 s.
+  batches, 1.5x on MNIST-shaped ones (bench/bench_torchvision.py). The first converted batch
+  of a process imports numba and compiles the kernel (2-3 s) or loads it from numba's disk
+  cache (0.7-1 s, numba's import included): ``NUMBA_CACHE_DIR``, else ``__pycache__`` beside
+  :mod:`imagesets._numba_kernels`, else (read-only site-packages) ``~/.cache/numba``.
 * ``"numpy"``: numpy copies and ufuncs over chunks of rows in cache (``batching._convert_rows``),
   used when numba is not installed or for output dtypes the numba kernel does not serve
   (anything but uint8, float32 and float64).

@@ -5,7 +5,9 @@ Python loop over samples, so a shuffled epoch over a memory-mapped prepared spli
 speed of the gather itself (about 5 M samples/s for MNIST-shaped data here). A converted batch
 (float, NCHW) is made in one pass: each chunk of rows is gathered, laid out and converted
 while it is in cache, and with ``workers=k`` the row blocks of a batch are split over k
-threads.
+threads. With numba installed (the ``fast`` extra) a compiled kernel does this per row, without
+the GIL; else numpy does it per chunk of rows: :func:`kernel_name` says which (module
+:mod:`imagesets._kernels`).
 
 The order of an epoch is a permutation drawn from ``np.random.default_rng([seed, epoch])``
 (PCG64), so it is identical on every machine and every numpy version that keeps PCG64's stream.
@@ -46,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
+from ._kernels import kernel_name
 from ._parallel import default_workers
 from .batch_options import BatchOptions, Layout, Transform, _fresh_seed, _whole
 from .errors import ArgumentError
@@ -60,6 +63,7 @@ __all__ = [
     "batches",
     "epoch_indices",
     "feed",
+    "kernel_name",
 ]
 
 Array = np.ndarray[Any, Any]
