@@ -71,6 +71,8 @@ def test_float32_lookup_and_division_are_torchvision_to_tensor_values(kernel: st
     want = torch.from_numpy(values.copy()).to(torch.float32).div(255).numpy()
     lut = np.arange(256, dtype=np.float32) / np.float32(255)
     assert lut.tobytes() == want.tobytes()
+    via_float64 = (np.arange(256, dtype=np.float64) * (1.0 / 255.0)).astype(np.float32)
+    assert via_float64.tobytes() == want.tobytes()  # the numba kernel's float32 formula
     for shape in [(16, 16), (16, 16, 1), (8, 16, 2), (4, 8, 8)]:
         images = values.reshape(1, *shape)
         for layout in ("NHWC", "NCHW"):
@@ -227,3 +229,12 @@ def test_numba_is_imported_only_by_the_first_converted_batch() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() in kernels.KERNELS
+
+
+def test_the_modes_agree_with_the_numba_module() -> None:
+    numba_kernels = pytest.importorskip("imagesets._numba_kernels")  # needs numba
+    assert (kernels._CAST, kernels._DIVIDE, kernels._MULTIPLY) == (
+        numba_kernels.CAST,
+        numba_kernels.DIVIDE,
+        numba_kernels.MULTIPLY,
+    )
