@@ -152,7 +152,7 @@ def inner(repeat: int, tv_batches: int) -> int:
                 ("torchvision DataLoader + ToTensor (per sample)", loader, tv_batches),
                 ("imagesets torch_loader(normalize, NCHW, memmap)",
                  torch_loader(mm_x, mm_y, 256, seed=0), None),
-                ("imagesets torch_loader(workers=2): 2 threads a batch",
+                ("imagesets torch_loader(workers=2): 2 threads",
                  torch_loader(mm_x, mm_y, 256, seed=0, workers=2), None),
                 ("imagesets torch_loader(device='cpu'): torch ops",
                  torch_loader(mm_x, mm_y, 256, seed=0, device="cpu"), None),
