@@ -8,9 +8,9 @@ reported by :func:`kernel_name`:
   stays in L1 (NCHW only), and the scratch row is converted into the output by one SIMD loop
   (float32: ``float32(float64(v) * (1 / 255))``, which equals ``float32(v) / float32(255)`` for
   all 256 values and is cheaper than the division; float64: the division). The loop releases
-  the GIL, so the row blocks of one batch run on several threads truly in parallel. About
-  2.5-3x faster than the numpy kernel on CIFAR-shaped float32 NCHW
-  batches, 1.5x on MNIST-shaped ones (bench/bench_torchvision.py). The first converted batch
+  the GIL, so the row blocks of one batch run on several threads truly in parallel. An
+  epoch of CIFAR-shaped float32 NCHW batches is 2.4x faster than with the numpy kernel,
+  MNIST-shaped 1.3x (bench/bench_torchvision.py; uint8 NCHW 2.7x). The first converted batch
   of a process imports numba and compiles the kernel (2-3 s) or loads it from numba's disk
   cache (0.7-1 s, numba's import included): ``NUMBA_CACHE_DIR``, else ``__pycache__`` beside
   :mod:`imagesets._numba_kernels`, else (read-only site-packages) ``~/.cache/numba``.
