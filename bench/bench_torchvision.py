@@ -16,11 +16,13 @@ imagesets as .npy files opened with mmap_mode="r".
 Timed: DataLoader(batch_size=256, shuffle=True, num_workers=0) with ToTensor over its first
 ``--tv-batches`` batches (its cost is per sample, so its rate is the epoch's), vs one whole epoch
 of imagesets.adapters.torch.torch_loader (batches(normalize=True, layout="NCHW") wrapped by
-torch.from_numpy), and of torch_loader(device="cpu") (uint8 moved, converted by torch ops: the
-GPU fast path run on the CPU), and with chw_copy=True (a channels-first copy of the split
-kept in RAM, made on a warm-up epoch before timing). The paths are timed in turn ``--repeat``
-times (the machine may be shared); the median and min epoch of each are shown, the ratios of
-medians (of mins in brackets) against torchvision. Goals (issue 15): CIFAR-10 >= 50x, MNIST >= 100x.
+torch.from_numpy; its kernel, numba or numpy, is printed: ``IMAGESETS_KERNEL=numpy`` forces the
+numpy one), the same with ``workers=2`` threads filling each batch, torch_loader(device="cpu")
+(uint8 moved, converted by torch ops: the GPU fast path run on the CPU), and with chw_copy=True
+(a channels-first copy of the split kept in RAM, made on a warm-up epoch before timing). The
+paths are timed in turn ``--repeat`` times (the machine may be shared); the median and min epoch
+of each are shown, the ratios of medians (of mins in brackets) against torchvision. Goals
+(issue 15): CIFAR-10 >= 50x, MNIST >= 100x.
 
 Run: python3 bench/bench_torchvision.py [--repeat 7] [--tv-batches 40] [--venv /tmp/tvenv]
 """
@@ -117,11 +119,13 @@ def inner(repeat: int, tv_batches: int) -> int:
     from torchvision import transforms
 
     sys.path.insert(0, str(SRC))
+    from imagesets._kernels import kernel_name
     from imagesets.adapters.torch import torch_loader
 
     print(
         f"torch {torch.__version__}, torchvision {torchvision.__version__}, numpy {np.__version__}"
     )
+    print(f"imagesets kernel for float batches: {kernel_name()} (IMAGESETS_KERNEL forces one)")
     print(f"torch threads {torch.get_num_threads()}; batch 256; {repeat} passes interleaved;"
           f" torchvision timed on {tv_batches} batches, imagesets on whole epochs")  # fmt: skip
     rng = np.random.default_rng(0)
@@ -148,12 +152,14 @@ def inner(repeat: int, tv_batches: int) -> int:
                 ("torchvision DataLoader + ToTensor (per sample)", loader, tv_batches),
                 ("imagesets torch_loader(normalize, NCHW, memmap)",
                  torch_loader(mm_x, mm_y, 256, seed=0), None),
+                ("imagesets torch_loader(workers=2): 2 threads",
+                 torch_loader(mm_x, mm_y, 256, seed=0, workers=2), None),
                 ("imagesets torch_loader(device='cpu'): torch ops",
                  torch_loader(mm_x, mm_y, 256, seed=0, device="cpu"), None),
                 ("imagesets torch_loader(chw_copy=True), 2nd+ epochs",
                  torch_loader(mm_x, mm_y, 256, seed=0, chw_copy=True), None),
             ]  # fmt: skip
-            for _ in paths[3][1]:  # the warm-up epoch that makes the channels-first copy
+            for _ in paths[-1][1]:  # the warm-up epoch that makes the channels-first copy
                 pass
             rates: list[list[float]] = [[] for _ in paths]
             for _ in range(repeat):

@@ -478,6 +478,7 @@ def test_big_batches_are_converted_on_several_threads(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(batching, "_convert_rows", spy)
     monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(batching._kernels, "_active", "numpy")  # numba: tests/test_kernels.py
     images, labels = _data(n=64)
     list(batches(images, labels, 32, normalize=True, workers=2))
     assert len(seen) == 2 and any(n.startswith("imagesets-convert") for n in seen)

@@ -5,7 +5,9 @@ Python loop over samples, so a shuffled epoch over a memory-mapped prepared spli
 speed of the gather itself (about 5 M samples/s for MNIST-shaped data here). A converted batch
 (float, NCHW) is made in one pass: each chunk of rows is gathered, laid out and converted
 while it is in cache, and with ``workers=k`` the row blocks of a batch are split over k
-threads.
+threads. With numba installed (the ``fast`` extra) a compiled kernel does this per row, without
+the GIL; else numpy does it per chunk of rows: :func:`kernel_name` says which (module
+:mod:`imagesets._kernels`).
 
 The order of an epoch is a permutation drawn from ``np.random.default_rng([seed, epoch])``
 (PCG64), so it is identical on every machine and every numpy version that keeps PCG64's stream.
@@ -45,6 +47,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from . import _kernels
+from ._kernels import kernel_name
 from ._parallel import default_workers
 from .batch_options import BatchOptions, Layout, Transform, _fresh_seed, _whole
 from .errors import ArgumentError
@@ -59,6 +63,7 @@ __all__ = [
     "batches",
     "epoch_indices",
     "feed",
+    "kernel_name",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -253,22 +258,24 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imagesets-convert")
 
 
-def _convert_batch(
-    shape: tuple[int, ...], rows: Callable[[int, int], Array], conv: _Convert, parts: int
-) -> Array:
-    """A new batch of ``shape`` (uint8 N, H, W[, C]) served as ``conv`` says, made from
-    ``rows`` in one pass, split into ``parts`` row ranges converted in parallel."""
+Fill = Callable[[Array, int, int], None]
+"""``fill(block, lo, hi)``: write the served rows ``lo:hi`` of a batch into ``block``."""
+
+
+def _convert_batch(shape: tuple[int, ...], fill: Fill, conv: _Convert, parts: int) -> Array:
+    """A new batch of ``shape`` (uint8 N, H, W[, C]) served as ``conv`` says, made by ``fill``
+    in one pass, split into ``parts`` row ranges filled in parallel."""
     out = np.empty(_out_shape(shape, conv.layout), conv.dtype or np.uint8)
     n = shape[0]
     parts = min(parts, n) if out.nbytes >= _PARALLEL_BYTES else 1
     if parts <= 1:
-        _convert_rows(out, rows, conv)
+        fill(out, 0, n)
         return out
     bounds = [n * k // parts for k in range(parts + 1)]
 
     def part(k: int) -> None:
-        lo = bounds[k]
-        _convert_rows(out[lo : bounds[k + 1]], lambda a, b: rows(lo + a, lo + b), conv)
+        lo, hi = bounds[k], bounds[k + 1]
+        fill(out[lo:hi], lo, hi)
 
     futures = [_pool(parts - 1).submit(part, k) for k in range(1, parts)]
     try:
@@ -279,22 +286,62 @@ def _convert_batch(
     return out
 
 
+def _filler(images: Array, idx: IndexArray | None, conv: _Convert) -> Fill:
+    """How the rows of ``images[idx]`` (``idx`` None: every row in order) are filled in: by
+    the compiled kernel when :func:`imagesets._kernels.kernel_name` is ``"numba"`` and it
+    serves the dtype, else chunk by chunk with numpy (:func:`_convert_rows`)."""
+    dtype = conv.dtype or np.dtype(np.uint8)
+    if images.dtype == np.uint8 and _kernels.serves(dtype):
+        chw = conv.layout == "NCHW"
+        if idx is not None and not images.flags.c_contiguous:
+            strided, rows = images, idx
+
+            def fill_gathered(block: Array, lo: int, hi: int) -> None:
+                part = np.take(strided, rows[lo:hi], axis=0)  # a C-contiguous copy
+                _kernels.fill(part, np.arange(hi - lo), block, chw, conv.normalize)
+
+            return fill_gathered
+        source = np.ascontiguousarray(images)  # a gathered batch: already contiguous
+        order = np.arange(len(images)) if idx is None else idx
+
+        def fill_kernel(block: Array, lo: int, hi: int) -> None:
+            _kernels.fill(source, order[lo:hi], block, chw, conv.normalize)
+
+        return fill_kernel
+    if idx is None:
+        whole = images
+
+        def take(a: int, b: int) -> Array:
+            return whole[a:b]
+    else:
+        base, where = images, idx
+
+        def take(a: int, b: int) -> Array:
+            return np.take(base, where[a:b], axis=0)
+
+    def fill_numpy(block: Array, lo: int, hi: int) -> None:
+        _convert_rows(block, lambda a, b: take(lo + a, lo + b), conv)
+
+    return fill_numpy
+
+
 def _convert(x: Array, conv: _Convert, parts: int = 1) -> Array:
     """A gathered uint8 batch served as ``conv`` says (a fresh array, or ``x`` itself)."""
     if conv.dtype is None and conv.layout == "NHWC":
         return x
-    return _convert_batch(x.shape, lambda a, b: x[a:b], conv, parts)
+    return _convert_batch(x.shape, _filler(x, None, conv), conv, parts)
 
 
 def _gather_convert(images: Images, idx: IndexArray, conv: _Convert, parts: int) -> Array:
     """Gather the samples ``idx`` and serve them as ``conv`` says, fused for arrays: each
-    chunk of rows is gathered straight into the converted batch, never a whole uint8 copy."""
+    row (or chunk of rows) is gathered straight into the converted batch, never a whole
+    uint8 copy."""
     if not isinstance(images, np.ndarray):
         return _convert(_gather(images, idx), conv, parts)
     if conv.dtype is None and conv.layout == "NHWC":
         return _gather(images, idx)
     shape = (len(idx), *images.shape[1:])
-    return _convert_batch(shape, lambda a, b: np.take(images, idx[a:b], axis=0), conv, parts)
+    return _convert_batch(shape, _filler(images, idx, conv), conv, parts)
 
 
 def _gather(images: Images, idx: IndexArray) -> Array:
