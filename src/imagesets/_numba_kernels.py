@@ -8,15 +8,17 @@ read-only site-packages) numba's user-wide cache directory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numba
 import numpy as np
 
-_jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+_Kernel = Callable[..., None]
+_jit: Callable[[_Kernel], _Kernel] = numba.njit(nogil=True, cache=True, boundscheck=False)
 
 
-@_jit  # type: ignore[untyped-decorator]
+@_jit
 def split_channels(src: Any, tmp: Any, channels: int) -> None:
     """``tmp[c * hw + p] = src[p * channels + c]``: one uint8 HWC row to CHW, in cache."""
     hw = len(src) // channels
@@ -36,7 +38,7 @@ def split_channels(src: Any, tmp: Any, channels: int) -> None:
 CAST, DIVIDE, MULTIPLY = 0, 1, 2
 
 
-@_jit  # type: ignore[untyped-decorator]
+@_jit
 def convert(row: Any, dst: Any, mode: int, scale: Any) -> None:
     """``dst = row`` converted as ``mode`` says, one SIMD loop.
 
@@ -56,7 +58,7 @@ def convert(row: Any, dst: Any, mode: int, scale: Any) -> None:
             dst[p] = row[p]
 
 
-@_jit  # type: ignore[untyped-decorator]
+@_jit
 def fill_rows(
     rows: Any, idx: Any, out: Any, channels: int, chw: bool, mode: int, scale: Any
 ) -> None:
