@@ -16,10 +16,12 @@ import numpy.typing as npt
 
 from .errors import ArgumentError
 
-__all__ = ["BatchOptions", "Layout", "Transform"]
+__all__ = ["BatchOptions", "Executor", "Layout", "Transform"]
 
 Layout = Literal["NHWC", "NCHW"]
 LAYOUTS: tuple[str, ...] = get_args(Layout)
+Executor = Literal["threads", "processes"]
+EXECUTORS: tuple[str, ...] = get_args(Executor)
 Array = np.ndarray[Any, Any]
 Transform = Callable[[Array, np.random.Generator], Array]
 """A batch transform: ``transform(images, rng) -> images``; see :mod:`imagesets.augment`."""
@@ -96,6 +98,11 @@ class BatchOptions:
             blocks (default 1: on the shared 2-core machine of bench/bench_batches.py a second
             thread lost 10-35 %, the copies being memory-bound and the other core busy; on
             idle cores try ``workers=os.cpu_count()``); ``prefetch`` is unused.
+        executor: how ``workers`` decode a :class:`SampleSource`: ``"threads"`` (one process;
+            the decoders release the GIL for most of the work), ``"processes"`` (worker
+            processes decoding into shared-memory batch buffers, no pixel array pickled; the
+            source must be picklable, as the packed stores are) or None (default:
+            EXECUTOR_DEFAULT_NOTE). Arrays are always gathered in this process.
         chw_copy: for a re-iterable feed (:class:`EpochBatches`, ``torch_loader``,
             ``to_tf_dataset``) of an RGB array served ``layout="NCHW"``: keep one channels-first
             copy of the whole array in memory, made on the first epoch, so that later batches
@@ -125,6 +132,7 @@ class BatchOptions:
     workers: int | None = None
     prefetch: int | None = None
     chw_copy: bool = False
+    executor: Executor | None = None
 
     def __post_init__(self) -> None:
         put = functools.partial(object.__setattr__, self)
@@ -145,6 +153,10 @@ class BatchOptions:
             )
         put("workers", _optional_whole("workers", self.workers, 1))
         put("prefetch", _optional_whole("prefetch", self.prefetch, 1))
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise ArgumentError(
+                f"executor: expected None or one of {sorted(EXECUTORS)}, found {self.executor!r}"
+            )
 
     @classmethod
     def from_kwargs(

@@ -35,6 +35,7 @@ Every keyword is a field of :class:`BatchOptions`, checked once when the options
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -367,9 +368,24 @@ def feed(
             return _plain(images, labels, plan)
         parts = options.workers or 1
         return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
-    threads = options.workers or default_workers()
+    workers = options.workers or default_workers()
+    prefetch = options.prefetch or 2 * workers
+    if _executor(options.executor, workers) == "processes":
+        return _processes(images, labels, plan, conv, options.transform, workers, prefetch)
     tasks = _tasks(images, labels, plan, conv, options.transform, 1)
-    return _threaded(tasks, threads, options.prefetch or 2 * threads)
+    return _threaded(tasks, workers, prefetch)
+
+
+#: The executor of a decoded source when ``executor=None`` and ``workers > 1`` (measured by
+#: bench/bench_decode_workers.py, see :class:`BatchOptions`).
+DEFAULT_EXECUTOR = "threads"
+
+
+def _executor(executor: str | None, workers: int) -> str:
+    """The executor that decodes a :class:`SampleSource` on ``workers`` workers."""
+    if executor is not None:
+        return executor
+    return DEFAULT_EXECUTOR if workers > 1 else "threads"
 
 
 def _plain(images: Array, labels: Array, plan: BatchPlan) -> Iterator[tuple[Array, Array]]:
@@ -424,6 +440,32 @@ def _threaded(tasks: Iterator[Callable[[], _T]], workers: int, prefetch: int) ->
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _processes(
+    images: SampleSource,
+    labels: Array,
+    plan: BatchPlan,
+    conv: _Convert,
+    transform: Transform | None,
+    workers: int,
+    prefetch: int,
+) -> Iterator[tuple[Array, Array]]:
+    """The batches of ``images`` decoded by ``workers`` processes into a ring of ``prefetch``
+    shared-memory buffers (:mod:`imagesets._procpool`), each copied out of its slot here (or
+    converted, which is the copy) before the slot is reused: every batch is a fresh array,
+    the same values as :func:`_threaded` gives, in the same order."""
+    from ._procpool import decoded_batches
+
+    slots = decoded_batches(images, plan.batch_indices(), workers, prefetch)
+    with contextlib.closing(slots):
+        for number, (idx, view) in enumerate(slots):
+            x = _convert(view, conv)
+            x = view.copy() if x is view else x
+            del view  # the slot is reused once the consumer asks for the next batch
+            if transform is not None:
+                x = transform(x, plan.rng(number))
+            yield x, labels[idx]
 
 
 def _wants_chw_copy(images: Images, options: BatchOptions) -> bool:

@@ -18,6 +18,7 @@ around :func:`imagesets.load` with a wrong name::
     +-- MissingDependencyError (ImportError)  an optional extra is not installed; names it
     +-- ArgumentError (ValueError, TypeError) a bad argument or option: names it, the valid range
     +-- UnknownSplitError (UnknownDatasetError, ArgumentError, AttributeError)  no such split
+    +-- WorkerError (RuntimeError)            a decode worker process died; names it and why
 
 Messages follow one rule: what failed, on which input, what was expected, what was found, and
 what to do.
@@ -40,6 +41,7 @@ __all__ = [
     "UnsafeArchiveError",
     "UnsafePickleError",
     "VerificationError",
+    "WorkerError",
 ]
 
 
@@ -103,6 +105,10 @@ class UnknownSplitError(UnknownDatasetError, ArgumentError, AttributeError):
     """A split name a dataset does not have (``splits=``, ``ds["val"]``, ``ds.val``): lists its
     splits and suggests close names. Catchable as ``KeyError``, ``ArgumentError`` (a bad
     argument) or ``AttributeError`` (so ``hasattr(ds, "val")`` is False)."""
+
+
+class WorkerError(ImagesetsError, RuntimeError):
+    """A worker process decoding batches died (killed, out of memory, crashed)."""
 
 
 def require(module: str, extra: str, feature: str) -> object:
