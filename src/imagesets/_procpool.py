@@ -32,7 +32,8 @@ import pickle
 import signal
 import traceback
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -88,7 +89,7 @@ def decoded_batches(
     prefetch: int,
     *,
     method: str | None = None,
-) -> Iterator[tuple[IndexArray, Array]]:
+) -> Generator[tuple[IndexArray, Array], None, None]:
     """Yield ``(idx, x)`` for each index array of ``batches``: ``x`` uint8
     ``(len(idx), *sample)`` is ``images.take(idx)`` decoded by ``workers`` processes started
     with ``method`` (default :func:`default_start_method`), at most ``prefetch`` batches ahead.
@@ -128,9 +129,9 @@ class _Pool:
             for _ in range(slots):
                 self.segments.append(SharedMemory(create=True, size=nbytes))
             self.slots = [self._view(s) for s in self.segments]
-            ctx = multiprocessing.get_context(method)
+            ctx: Any = multiprocessing.get_context(method)
             if method == "forkserver":  # workers forked with numpy and the decoders imported
-                ctx.set_forkserver_preload(_PRELOAD)  # type: ignore[attr-defined]
+                ctx.set_forkserver_preload(_PRELOAD)
             names = [s.name for s in self.segments]
             for k in range(workers):
                 here, there = ctx.Pipe()
@@ -157,7 +158,8 @@ class _Pool:
             raise
 
     def _view(self, segment: SharedMemory) -> Array:
-        return np.ndarray((self.rows, *self.shape), np.uint8, buffer=segment.buf)
+        view: Array = np.ndarray((self.rows, *self.shape), np.uint8, buffer=segment.buf)
+        return view
 
     def run(
         self, first: IndexArray, order: Iterator[IndexArray]
@@ -252,7 +254,7 @@ class _Pool:
 
 def _check_room(total: int, rows: int, slots: int) -> None:
     """An error before anything is allocated when /dev/shm cannot hold the ring."""
-    if not os.path.isdir("/dev/shm"):
+    if not hasattr(os, "statvfs") or not Path("/dev/shm").is_dir():
         return
     stat = os.statvfs("/dev/shm")
     free = stat.f_bavail * stat.f_frsize
@@ -273,7 +275,7 @@ def _inline(fn: Any, items: Any, workers: int, window: int | None) -> Iterator[A
     return map(fn, items)
 
 
-def _untracked(name: str, rtype: str) -> None:
+def _untracked(name: object, rtype: str) -> None:
     """Attach without registering: a second registration in the shared resource tracker would
     be removed by the parent's unlink and then reported there as a leak."""
 
@@ -357,5 +359,7 @@ def _rebuilt(answer: Any, k: int, pid: int | None) -> BaseException:
         exc.__dict__.update(attrs)
     else:
         exc = WorkerError(f"decode worker {k} (process {pid}) failed: {summary}")
-    exc.add_note(f"raised in imagesets decode worker {k} (process {pid}):\n{text}")
+    add_note = getattr(exc, "add_note", None)  # Python >= 3.11
+    if add_note is not None:
+        add_note(f"raised in imagesets decode worker {k} (process {pid}):\n{text}")
     return exc
