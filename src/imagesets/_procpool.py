@@ -54,7 +54,15 @@ IndexArray = npt.NDArray[np.int64]
 #: Samples a worker asks its source for at once (bounds its temporary copy to a few MB).
 _CHUNK = 32
 #: Modules the fork server imports once, so that its workers start in milliseconds.
-_PRELOAD = ["numpy", "imagesets._procpool", "imagesets.imaging", "imagesets.sources"]
+_PRELOAD = [
+    "__main__",
+    "numpy",
+    "imagesets._procpool",
+    "imagesets.sources",
+    "imagesets.imaging",
+    "cv2",
+    "simplejpeg",
+]
 #: Seconds a terminated worker gets to exit before it is killed.
 _JOIN_SECONDS = 5.0
 
