@@ -6,13 +6,16 @@ Batches of 256 samples, decoded and resized (shorter side 224, centre crop) on t
   (b) the packed store: the same images re-encoded at max side 256 in one memory-mapped blob.
 
 Rows (images per wall second over whole epochs, median and min over --repeat interleaved runs;
-the ratios are against the baseline named "1 thread"):
+the ratios are against the baseline named "1 thread"; CPU ms per image counts this process and
+its worker processes, so it shows the overhead of each way even on a busy machine):
 
   1 thread          feed(workers=1): decoding in one thread
   2 threads         feed(workers=2, executor="threads")
   2 processes       feed(workers=2, executor="processes"): shared-memory batches, each copied
                     out of its ring slot (the served rule)
   2 processes view  the same pool without the copy-out (what the copy costs)
+  split default     (b) only: what ``split.batches(size=224)`` does today: one feed thread,
+                    each batch decoded by the source's own 2 threads (``take``)
 
 Each epoch starts its own workers (forkserver), so process start-up is included. The test data
 is built in a temporary folder and removed at the end.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -89,13 +93,17 @@ def make_tree(root: Path, count: int, seed: int = 0) -> list[str]:
     return paths
 
 
-def make_packed(root: Path, paths: list[str], max_side: int) -> PackedSource:
-    """The images re-encoded at ``max_side`` in one blob; a one-thread source (``workers=1``)."""
-    with (root / "data.bin").open("wb") as fh:
-        writer = PackedWriter(fh)
-        for path in paths:
-            writer.append(reencode(Path(path).read_bytes(), max_side, source=path))
-    return PackedSource(root / "data.bin", writer.offsets(), workers=1)
+def make_packed(root: Path, paths: list[str], max_side: int, workers: int = 1) -> PackedSource:
+    """The images re-encoded at ``max_side`` in one blob; ``take`` decodes on ``workers``
+    threads (default 1: the feed's workers are the only parallelism)."""
+    blob = root / "data.bin"
+    if not blob.exists():
+        with blob.open("wb") as fh:
+            writer = PackedWriter(fh)
+            for path in paths:
+                writer.append(reencode(Path(path).read_bytes(), max_side, source=path))
+        np.save(root / "offsets.npy", writer.offsets())
+    return PackedSource(blob, np.load(root / "offsets.npy"), workers=workers)
 
 
 def epoch(images: Any, labels: np.ndarray, **options: Any) -> int:
@@ -110,35 +118,57 @@ def epoch_views(images: Any, labels: np.ndarray, workers: int) -> int:
     return sum(len(idx) for idx, _ in got)
 
 
-def runs(images: Any, labels: np.ndarray) -> dict[str, Callable[[], int]]:
-    return {
+def runs(images: Any, labels: np.ndarray, threaded: Any = None) -> dict[str, Callable[[], int]]:
+    """The jobs; ``threaded``: the same source decoding each ``take`` on 2 threads."""
+    jobs = {
         BASELINE: lambda: epoch(images, labels, workers=1, executor="threads"),
         "2 threads": lambda: epoch(images, labels, workers=2, executor="threads"),
         "2 processes": lambda: epoch(images, labels, workers=2, executor="processes"),
         "2 processes view": lambda: epoch_views(images, labels, 2),
     }
+    if threaded is not None:
+        jobs["split default"] = lambda: epoch(threaded, labels, workers=1, executor="threads")
+    return jobs
 
 
-def measure(jobs: dict[str, Callable[[], int]], repeat: int) -> dict[str, list[float]]:
-    """Images/s of each job, ``repeat`` rounds, the jobs interleaved within each round."""
-    rates: dict[str, list[float]] = {name: [] for name in jobs}
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its reaped children (the decode workers)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+Rates = dict[str, tuple[list[float], list[float]]]
+
+
+def measure(jobs: dict[str, Callable[[], int]], repeat: int) -> Rates:
+    """Images per wall second and CPU milliseconds per image of each job, ``repeat`` rounds,
+    the jobs interleaved within each round."""
+    rates: Rates = {name: ([], []) for name in jobs}
     for job in jobs.values():  # warm-up: imports, the fork server, the page cache
         job()
     for _ in range(repeat):
         for name, job in jobs.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             served = job()
-            rates[name].append(served / (time.perf_counter() - start))
+            rates[name][0].append(served / (time.perf_counter() - start))
+            rates[name][1].append((cpu_seconds() - cpu) * 1e3 / served)
     return rates
 
 
-def report(title: str, rates: dict[str, list[float]]) -> None:
-    base = statistics.median(rates[BASELINE])
+def report(title: str, rates: Rates) -> None:
+    base = statistics.median(rates[BASELINE][0])
     print(f"\n{title}")
-    print(f"  {'':18} {'median img/s':>13} {'min img/s':>10} {'x ' + BASELINE:>12}")
-    for name, values in rates.items():
+    head = f"{'median img/s':>13} {'min img/s':>10} {'x ' + BASELINE:>12} {'CPU ms/img':>11}"
+    print(f"  {'':18} {head}")
+    for name, (values, cpu) in rates.items():
         med = statistics.median(values)
-        print(f"  {name:18} {med:13.0f} {min(values):10.0f} {med / base:12.2f}")
+        counted = "processes" not in name or _procpool.default_start_method() == "fork"
+        ms = f"{statistics.median(cpu):11.2f}" if counted else f"{'n/a':>11}"
+        line = f"{med:13.0f} {min(values):10.0f} {med / base:12.2f} {ms}"
+        print(f"  {name:18} {line}")
 
 
 def copy_cost(repeat: int) -> None:
@@ -161,8 +191,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--max-side", type=int, default=256, help="packed store side (256)")
     parser.add_argument("--only", choices=["folder", "packed"], help="one source only")
+    parser.add_argument(
+        "--start-method",
+        choices=["forkserver", "spawn", "fork"],
+        help="the workers' start method (default: the library's); the CPU time of worker "
+        "processes is counted with fork only (others are reaped by the fork server)",
+    )
     args = parser.parse_args(argv)
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}")
+    if args.start_method:
+        method = args.start_method
+        _procpool.default_start_method = lambda: method  # type: ignore[assignment]
+    method = _procpool.default_start_method()
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}, start method: {method}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-decode-workers-"))
     try:
         paths = make_tree(tmp / "tree", args.count)

@@ -335,16 +335,17 @@ def batches(
     Args:
         images: uint8 ``(N, H, W)`` or ``(N, H, W, C)`` array (a read-only ``np.memmap`` is
             ideal), or a :class:`SampleSource` decoded on access, which is gathered in
-            ``workers`` threads (default: all cores) with ``prefetch`` batches in flight
-            (default: twice the workers). An array is gathered in the calling thread; a
-            converted batch (float, NCHW) is gathered and converted chunk by chunk in one pass,
-            its row blocks split over ``workers`` threads (default 1, see
-            :class:`BatchOptions`).
+            ``workers`` threads, or worker processes with ``executor="processes"`` (default:
+            all cores), with ``prefetch`` batches in flight (default: twice the workers). An
+            array is gathered in the calling thread; a converted batch (float, NCHW) is
+            gathered and converted chunk by chunk in one pass, its row blocks split over
+            ``workers`` threads (default 1, see :class:`BatchOptions`).
         labels: integer array ``(N,)``; served as int64.
         batch_size: samples per batch; the last batch is shorter unless ``drop_last``.
         options: the keywords of :class:`BatchOptions` (``shuffle=True, seed=None, epoch=0,
             drop_last=False, normalize=False, layout="NHWC", dtype=None, shard=None,
-            transform=None, workers=None, prefetch=None``), each checked before anything runs.
+            transform=None, workers=None, prefetch=None, executor=None``), each checked
+            before anything runs.
 
     Yields:
         ``(x, y)``: ``x`` a C-contiguous array of up to ``batch_size`` samples in permutation
