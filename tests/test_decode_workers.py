@@ -209,3 +209,19 @@ def test_executor_is_checked(bad: object) -> None:
 def test_executor_options_are_accepted() -> None:
     assert BatchOptions(8, executor="processes").executor == "processes"
     assert BatchOptions(8).executor is None
+
+
+def test_a_packed_split_with_processes_keeps_a_process_per_core(source: DecodedImages) -> None:
+    """Split feeds decode a packed split on one feed thread (the source's own threads do the
+    work), but ``executor="processes"`` must not be cut to one process."""
+    from imagesets.split_feeds import SplitFeeds
+
+    class Packed:
+        def pixels(self, size: int | None = None) -> DecodedImages:
+            return source
+
+    procs: dict[str, Any] = {"executor": "processes"}
+    threads: dict[str, Any] = {}
+    SplitFeeds._feed(Packed(), SIZE, procs)  # type: ignore[arg-type]
+    SplitFeeds._feed(Packed(), SIZE, threads)  # type: ignore[arg-type]
+    assert "workers" not in procs and threads["workers"] == 1
