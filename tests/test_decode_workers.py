@@ -225,3 +225,17 @@ def test_a_packed_split_with_processes_keeps_a_process_per_core(source: DecodedI
     SplitFeeds._feed(Packed(), SIZE, procs)  # type: ignore[arg-type]
     SplitFeeds._feed(Packed(), SIZE, threads)  # type: ignore[arg-type]
     assert "workers" not in procs and threads["workers"] == 1
+
+
+def test_chosen_rows_of_an_array_are_gathered_in_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from imagesets.lazy_images import GatheredRows
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a process pool was started for decoded rows")
+
+    monkeypatch.setattr(_procpool, "decoded_batches", refuse)
+    base = np.arange(N * 4, dtype=np.uint8).reshape(N, 2, 2)
+    rows = GatheredRows(base, np.arange(N, dtype=np.int64)[::-1].copy())
+    _same(_epoch(rows, executor="processes", workers=2), _epoch(base[::-1].copy()))

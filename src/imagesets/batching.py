@@ -371,7 +371,7 @@ def feed(
         return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
     workers = options.workers or default_workers()
     prefetch = options.prefetch or 2 * workers
-    if _executor(options.executor, workers) == "processes":
+    if _executor(images, options.executor, workers) == "processes":
         return _processes(images, labels, plan, conv, options.transform, workers, prefetch)
     tasks = _tasks(images, labels, plan, conv, options.transform, 1)
     return _threaded(tasks, workers, prefetch)
@@ -382,8 +382,13 @@ def feed(
 DEFAULT_EXECUTOR = "threads"
 
 
-def _executor(executor: str | None, workers: int) -> str:
-    """The executor that decodes a :class:`SampleSource` on ``workers`` workers."""
+def _executor(images: SampleSource, executor: str | None, workers: int) -> str:
+    """The executor that gathers ``images`` on ``workers`` workers: rows of an array that is
+    decoded already are one vectorised gather in this process whatever was asked."""
+    from .lazy_images import GatheredRows
+
+    if isinstance(images, GatheredRows):
+        return "threads"
     if executor is not None:
         return executor
     return DEFAULT_EXECUTOR if workers > 1 else "threads"
