@@ -99,10 +99,16 @@ class BatchOptions:
             thread lost 10-35 %, the copies being memory-bound and the other core busy; on
             idle cores try ``workers=os.cpu_count()``); ``prefetch`` is unused.
         executor: how ``workers`` decode a :class:`SampleSource`: ``"threads"`` (one process;
-            the decoders release the GIL for most of the work), ``"processes"`` (worker
-            processes decoding into shared-memory batch buffers, no pixel array pickled; the
-            source must be picklable, as the packed stores are) or None (default:
-            EXECUTOR_DEFAULT_NOTE). Arrays are always gathered in this process.
+            simplejpeg, Pillow and OpenCV release the GIL for most of the work) or
+            ``"processes"`` (worker processes, started with forkserver for each epoch, decode
+            slices of each batch into a ring of ``prefetch`` shared-memory batch buffers; no
+            pixel array is pickled, each served batch is a fresh copy out of its buffer; the
+            source must be picklable, as the packed stores are: a memory-mapped blob pickles
+            as its path). None (default) is threads: on the 2-core machine of
+            bench/bench_decode_workers.py processes were not clearly faster for JPEG decode
+            to 224 (their start-up per epoch and the copy out cost what the GIL costs
+            threads); try processes when a decoder holds the GIL. Arrays, and chosen rows of
+            one, are always gathered in this process.
         chw_copy: for a re-iterable feed (:class:`EpochBatches`, ``torch_loader``,
             ``to_tf_dataset``) of an RGB array served ``layout="NCHW"``: keep one channels-first
             copy of the whole array in memory, made on the first epoch, so that later batches
