@@ -170,7 +170,15 @@ class _Pool:
             raise
 
     def _view(self, segment: SharedMemory) -> Array:
-        view: Array = np.ndarray((self.rows, *self.shape), np.uint8, buffer=segment.buf)
+        """The slot array of ``segment`` on a mapping of its own, which lives as long as any
+        view of it: closing the segment then never leaves a view pointing at unmapped memory
+        (numpy keeps a reference to the mapping, not a buffer export that would stop it)."""
+        import mmap
+
+        shape = (self.rows, *self.shape)
+        fd: int = getattr(segment, "_fd", -1)  # POSIX shared memory
+        buffer: Any = mmap.mmap(fd, segment.size) if fd >= 0 else segment.buf
+        view: Array = np.ndarray(shape, np.uint8, buffer=buffer)
         return view
 
     def run(
