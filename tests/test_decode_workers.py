@@ -239,3 +239,16 @@ def test_chosen_rows_of_an_array_are_gathered_in_this_process(
     base = np.arange(N * 4, dtype=np.uint8).reshape(N, 2, 2)
     rows = GatheredRows(base, np.arange(N, dtype=np.int64)[::-1].copy())
     _same(_epoch(rows, executor="processes", workers=2), _epoch(base[::-1].copy()))
+
+
+def test_a_slot_view_kept_past_the_end_is_still_mapped(
+    source: DecodedImages, segments: list[str], deadline: None
+) -> None:
+    """Against the lifetime rule, but never a crash: the view keeps its mapping alive (its
+    values are whatever the slot held last; the name is unlinked all the same)."""
+    plan = BatchPlan.create(N, BatchOptions(BATCH, seed=0))
+    views = [v for _, v in _procpool.decoded_batches(source, plan.batch_indices(), 2, 1)]
+    assert len(views) == 5 and all(v.shape == (BATCH, SIZE, SIZE, 3) for v in views)
+    last = list(batches(source, np.zeros(N, np.int64), BATCH, seed=0, workers=1))[-1][0]
+    assert np.array_equal(views[0], last)  # one slot: every view shows the last batch
+    _assert_released(segments)
