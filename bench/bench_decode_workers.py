@@ -215,9 +215,10 @@ def main(argv: list[str] | None = None) -> None:
             )
         if args.only != "folder":
             packed = make_packed(tmp, paths, args.max_side).pixels(SIZE, "bench")
+            threaded = make_packed(tmp, paths, args.max_side, workers=2).pixels(SIZE, "bench")
             report(
                 f"(b) packed store, max side {args.max_side} -> {SIZE}",
-                measure(runs(packed, labels), args.repeat),
+                measure(runs(packed, labels, threaded), args.repeat),
             )
         copy_cost(args.repeat)
     finally:
