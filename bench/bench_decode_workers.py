@@ -185,6 +185,21 @@ def copy_cost(repeat: int) -> None:
     )
 
 
+def start_cost(images: Any, repeat: int) -> None:
+    """Seconds to start and stop the pool of one epoch (2 workers, one batch of one sample):
+    the fixed cost per epoch of the process rows above."""
+    times = []
+    for _ in range(max(repeat, 5)):
+        start = time.perf_counter()
+        for _ in _procpool.decoded_batches(images, [np.zeros(1, np.int64)], 2, 4):
+            pass
+        times.append(time.perf_counter() - start)
+    print(
+        f"pool start + stop per epoch (2 workers, {_procpool.default_start_method()}): "
+        f"median {statistics.median(times) * 1e3:.0f} ms, min {min(times) * 1e3:.0f} ms"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=2048, help="images (default 2048)")
@@ -221,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                 measure(runs(packed, labels, threaded), args.repeat),
             )
         copy_cost(args.repeat)
+        if args.only != "folder":
+            start_cost(packed, args.repeat)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average after: {os.getloadavg()}")
