@@ -105,10 +105,11 @@ class BatchOptions:
             pixel array is pickled, each served batch is a fresh copy out of its buffer; the
             source must be picklable, as the packed stores are: a memory-mapped blob pickles
             as its path). None (default) is threads: on the 2-core machine of
-            bench/bench_decode_workers.py processes were not clearly faster for JPEG decode
-            to 224 (their start-up per epoch and the copy out cost what the GIL costs
-            threads); try processes when a decoder holds the GIL. Arrays, and chosen rows of
-            one, are always gathered in this process.
+            bench/bench_decode_workers.py, 2 threads decoded JPEGs to 224 at 1.58-1.83x one
+            thread and 2 processes at 1.21-1.58x (OpenCV and simplejpeg leave little under the
+            GIL; processes pay a start per epoch, fresh shared pages and the copy out); try
+            processes when a decoder holds the GIL. Arrays, and chosen rows of one, are always
+            gathered in this process.
         chw_copy: for a re-iterable feed (:class:`EpochBatches`, ``torch_loader``,
             ``to_tf_dataset``) of an RGB array served ``layout="NCHW"``: keep one channels-first
             copy of the whole array in memory, made on the first epoch, so that later batches

@@ -377,8 +377,8 @@ def feed(
     return _threaded(tasks, workers, prefetch)
 
 
-#: The executor of a decoded source when ``executor=None`` and ``workers > 1`` (measured by
-#: bench/bench_decode_workers.py, see :class:`BatchOptions`).
+#: The executor of a decoded source when ``executor=None`` and ``workers > 1``: threads, which
+#: measured faster than processes (bench/bench_decode_workers.py, see :class:`BatchOptions`).
 DEFAULT_EXECUTOR = "threads"
 
 
