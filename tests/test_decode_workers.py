@@ -252,3 +252,15 @@ def test_a_slot_view_kept_past_the_end_is_still_mapped(
     last = list(batches(source, np.zeros(N, np.int64), BATCH, seed=0, workers=1))[-1][0]
     assert np.array_equal(views[0], last)  # one slot: every view shows the last batch
     _assert_released(segments)
+
+
+def test_the_default_executor_is_threads(
+    source: DecodedImages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Measured: threads decode JPEGs faster than processes here (bench_decode_workers.py)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a process pool was started by default")
+
+    monkeypatch.setattr(_procpool, "decoded_batches", refuse)
+    _same(_epoch(source, workers=2), _epoch(source, workers=1, executor="threads"))
