@@ -16,10 +16,12 @@ import numpy.typing as npt
 
 from .errors import ArgumentError
 
-__all__ = ["BatchOptions", "Layout", "Transform"]
+__all__ = ["BatchOptions", "Executor", "Layout", "Transform"]
 
 Layout = Literal["NHWC", "NCHW"]
 LAYOUTS: tuple[str, ...] = get_args(Layout)
+Executor = Literal["threads", "processes"]
+EXECUTORS: tuple[str, ...] = get_args(Executor)
 Array = np.ndarray[Any, Any]
 Transform = Callable[[Array, np.random.Generator], Array]
 """A batch transform: ``transform(images, rng) -> images``; see :mod:`imagesets.augment`."""
@@ -96,6 +98,18 @@ class BatchOptions:
             blocks (default 1: on the shared 2-core machine of bench/bench_batches.py a second
             thread lost 10-35 %, the copies being memory-bound and the other core busy; on
             idle cores try ``workers=os.cpu_count()``); ``prefetch`` is unused.
+        executor: how ``workers`` decode a :class:`SampleSource`: ``"threads"`` (one process;
+            simplejpeg, Pillow and OpenCV release the GIL for most of the work) or
+            ``"processes"`` (worker processes, started with forkserver for each epoch, decode
+            slices of each batch into a ring of ``prefetch`` shared-memory batch buffers; no
+            pixel array is pickled, each served batch is a fresh copy out of its buffer; the
+            source must be picklable, as the packed stores are: a memory-mapped blob pickles
+            as its path). None (default) is threads: on the 2-core machine of
+            bench/bench_decode_workers.py, 2 threads decoded JPEGs to 224 at 1.58-1.83x one
+            thread and 2 processes at 1.21-1.58x (OpenCV and simplejpeg leave little under the
+            GIL; processes pay a start per epoch, fresh shared pages and the copy out); try
+            processes when a decoder holds the GIL. Arrays, and chosen rows of one, are always
+            gathered in this process.
         chw_copy: for a re-iterable feed (:class:`EpochBatches`, ``torch_loader``,
             ``to_tf_dataset``) of an RGB array served ``layout="NCHW"``: keep one channels-first
             copy of the whole array in memory, made on the first epoch, so that later batches
@@ -125,6 +139,7 @@ class BatchOptions:
     workers: int | None = None
     prefetch: int | None = None
     chw_copy: bool = False
+    executor: Executor | None = None
 
     def __post_init__(self) -> None:
         put = functools.partial(object.__setattr__, self)
@@ -145,6 +160,10 @@ class BatchOptions:
             )
         put("workers", _optional_whole("workers", self.workers, 1))
         put("prefetch", _optional_whole("prefetch", self.prefetch, 1))
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise ArgumentError(
+                f"executor: expected None or one of {sorted(EXECUTORS)}, found {self.executor!r}"
+            )
 
     @classmethod
     def from_kwargs(

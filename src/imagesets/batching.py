@@ -37,6 +37,7 @@ Every keyword is a field of :class:`BatchOptions`, checked once when the options
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -381,16 +382,17 @@ def batches(
     Args:
         images: uint8 ``(N, H, W)`` or ``(N, H, W, C)`` array (a read-only ``np.memmap`` is
             ideal), or a :class:`SampleSource` decoded on access, which is gathered in
-            ``workers`` threads (default: all cores) with ``prefetch`` batches in flight
-            (default: twice the workers). An array is gathered in the calling thread; a
-            converted batch (float, NCHW) is gathered and converted chunk by chunk in one pass,
-            its row blocks split over ``workers`` threads (default 1, see
-            :class:`BatchOptions`).
+            ``workers`` threads, or worker processes with ``executor="processes"`` (default:
+            all cores), with ``prefetch`` batches in flight (default: twice the workers). An
+            array is gathered in the calling thread; a converted batch (float, NCHW) is
+            gathered and converted chunk by chunk in one pass, its row blocks split over
+            ``workers`` threads (default 1, see :class:`BatchOptions`).
         labels: integer array ``(N,)``; served as int64.
         batch_size: samples per batch; the last batch is shorter unless ``drop_last``.
         options: the keywords of :class:`BatchOptions` (``shuffle=True, seed=None, epoch=0,
             drop_last=False, normalize=False, layout="NHWC", dtype=None, shard=None,
-            transform=None, workers=None, prefetch=None``), each checked before anything runs.
+            transform=None, workers=None, prefetch=None, executor=None``), each checked
+            before anything runs.
 
     Yields:
         ``(x, y)``: ``x`` a C-contiguous array of up to ``batch_size`` samples in permutation
@@ -414,9 +416,29 @@ def feed(
             return _plain(images, labels, plan)
         parts = options.workers or 1
         return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
-    threads = options.workers or default_workers()
+    workers = options.workers or default_workers()
+    prefetch = options.prefetch or 2 * workers
+    if _executor(images, options.executor, workers) == "processes":
+        return _processes(images, labels, plan, conv, options.transform, workers, prefetch)
     tasks = _tasks(images, labels, plan, conv, options.transform, 1)
-    return _threaded(tasks, threads, options.prefetch or 2 * threads)
+    return _threaded(tasks, workers, prefetch)
+
+
+#: The executor of a decoded source when ``executor=None`` and ``workers > 1``: threads, which
+#: measured faster than processes (bench/bench_decode_workers.py, see :class:`BatchOptions`).
+DEFAULT_EXECUTOR = "threads"
+
+
+def _executor(images: SampleSource, executor: str | None, workers: int) -> str:
+    """The executor that gathers ``images`` on ``workers`` workers: rows of an array that is
+    decoded already are one vectorised gather in this process whatever was asked."""
+    from .lazy_images import GatheredRows
+
+    if isinstance(images, GatheredRows):
+        return "threads"
+    if executor is not None:
+        return executor
+    return DEFAULT_EXECUTOR if workers > 1 else "threads"
 
 
 def _plain(images: Array, labels: Array, plan: BatchPlan) -> Iterator[tuple[Array, Array]]:
@@ -471,6 +493,32 @@ def _threaded(tasks: Iterator[Callable[[], _T]], workers: int, prefetch: int) ->
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _processes(
+    images: SampleSource,
+    labels: Array,
+    plan: BatchPlan,
+    conv: _Convert,
+    transform: Transform | None,
+    workers: int,
+    prefetch: int,
+) -> Iterator[tuple[Array, Array]]:
+    """The batches of ``images`` decoded by ``workers`` processes into a ring of ``prefetch``
+    shared-memory buffers (:mod:`imagesets._procpool`), each copied out of its slot here (or
+    converted, which is the copy) before the slot is reused: every batch is a fresh array,
+    the same values as :func:`_threaded` gives, in the same order."""
+    from ._procpool import decoded_batches
+
+    slots = decoded_batches(images, plan.batch_indices(), workers, prefetch)
+    with contextlib.closing(slots):
+        for number, (idx, view) in enumerate(slots):
+            x = _convert(view, conv)
+            x = view.copy() if x is view else x
+            del view  # the slot is reused once the consumer asks for the next batch
+            if transform is not None:
+                x = transform(x, plan.rng(number))
+            yield x, labels[idx]
 
 
 def _wants_chw_copy(images: Images, options: BatchOptions) -> bool:

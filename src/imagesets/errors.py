@@ -18,6 +18,7 @@ around :func:`imagesets.load` with a wrong name::
     +-- MissingDependencyError (ImportError)  an optional extra is not installed; names it
     +-- ArgumentError (ValueError, TypeError) a bad argument or option: names it, the valid range
     +-- UnknownSplitError (UnknownDatasetError, ArgumentError, AttributeError)  no such split
+    +-- WorkerError (RuntimeError)            a decode worker process died; names it and why
 
 Messages follow one rule: what failed, on which input, what was expected, what was found, and
 what to do.
@@ -40,6 +41,7 @@ __all__ = [
     "UnsafeArchiveError",
     "UnsafePickleError",
     "VerificationError",
+    "WorkerError",
 ]
 
 
@@ -168,6 +170,10 @@ class UnknownSplitError(UnknownDatasetError, ArgumentError, AttributeError):
 
     What to do: use one of the listed splits (``validation=0.1`` makes a validation split).
     """
+
+
+class WorkerError(ImagesetsError, RuntimeError):
+    """A worker process decoding batches died (killed, out of memory, crashed)."""
 
 
 def require(module: str, extra: str, feature: str) -> object:

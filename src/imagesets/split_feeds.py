@@ -47,9 +47,9 @@ class SplitFeeds:
     def _feed(self, size: int | None, kwargs: dict[str, Any]) -> Pixels:
         """The pixels to batch; a packed source decodes on all cores itself and chosen rows
         are one vectorised gather a batch, so one batching thread (``workers=1``) unless
-        asked otherwise."""
+        asked otherwise (``executor="processes"`` keeps the default: a process per core)."""
         pixels = self.pixels(size)
-        if not isinstance(pixels, np.ndarray):
+        if not isinstance(pixels, np.ndarray) and kwargs.get("executor") != "processes":
             kwargs.setdefault("workers", 1)
         return pixels
 
