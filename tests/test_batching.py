@@ -436,11 +436,11 @@ def test_conversion_is_bit_exact_on_every_path(
     dtype: Any,
     workers: int,
 ) -> None:
-    import imagesets.batching as batching
+    import imagesets.batch_convert as batch_convert
 
     # tiny chunks and no size floor, so every batch is cut in chunks and split over threads
-    monkeypatch.setattr(batching, "_CHUNK_BYTES", 2 * int(np.prod(shape)))
-    monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(batch_convert, "_CHUNK_BYTES", 2 * int(np.prod(shape)))
+    monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)
     images = _every_value(120, shape)
     labels = np.arange(120) % 7
     kw: dict[str, Any] = {"seed": 3, "normalize": normalize, "layout": layout, "dtype": dtype}
@@ -467,18 +467,18 @@ def test_float32_values_are_torchvision_to_tensor_values() -> None:
 
 
 def test_big_batches_are_converted_on_several_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    import imagesets.batching as batching
+    import imagesets.batch_convert as batch_convert
 
     seen: set[str] = set()
-    real = batching._convert_rows
+    real = batch_convert._convert_rows
 
     def spy(*args: Any) -> None:
         seen.add(threading.current_thread().name)
         real(*args)
 
-    monkeypatch.setattr(batching, "_convert_rows", spy)
-    monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)
-    monkeypatch.setattr(batching._kernels, "_active", "numpy")  # numba: tests/test_kernels.py
+    monkeypatch.setattr(batch_convert, "_convert_rows", spy)
+    monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(batch_convert._kernels, "_active", "numpy")  # numba: tests/test_kernels.py
     images, labels = _data(n=64)
     list(batches(images, labels, 32, normalize=True, workers=2))
     assert len(seen) == 2 and any(n.startswith("imagesets-convert") for n in seen)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import imagesets._kernels as kernels
+import imagesets.batch_convert as batch_convert
 import imagesets.batching as batching
 from imagesets.batching import BatchOptions, EpochBatches, batches, epoch_indices
 from imagesets.errors import ArgumentError
@@ -110,7 +111,7 @@ def test_every_conversion_is_bit_exact(
 def test_odd_batch_sizes_split_over_threads(
     kernel: str, monkeypatch: pytest.MonkeyPatch, size: int, workers: int
 ) -> None:
-    monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)  # split even the small batches
+    monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)  # split even the small batches
     images = _every_value(300, (6, 5, 3))
     _check_epoch(images, 300, size, layout="NCHW", normalize=True, workers=workers)
     _check_epoch(images[..., 0], 300, size, layout="NCHW", normalize=True, workers=workers)
@@ -160,7 +161,7 @@ def test_the_numba_kernel_fills_float_batches_on_several_threads(
 ) -> None:
     pytest.importorskip("numba")
     monkeypatch.setattr(kernels, "_active", "numba")
-    monkeypatch.setattr(batching, "_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)
     threads: set[str] = set()
     real = kernels.fill
 
@@ -169,14 +170,14 @@ def test_the_numba_kernel_fills_float_batches_on_several_threads(
         real(*args)
 
     monkeypatch.setattr(kernels, "fill", spy)
-    numpy_rows = batching._convert_rows
+    numpy_rows = batch_convert._convert_rows
     numpy_calls: list[int] = []
 
     def numpy_spy(*args: Any) -> None:
         numpy_calls.append(1)
         numpy_rows(*args)
 
-    monkeypatch.setattr(batching, "_convert_rows", numpy_spy)
+    monkeypatch.setattr(batch_convert, "_convert_rows", numpy_spy)
     images, labels = _every_value(64, (4, 4, 3)), np.zeros(64, np.int64)
     list(batches(images, labels, 32, normalize=True, layout="NCHW", workers=2))
     assert len(threads) == 2 and any(n.startswith("imagesets-convert") for n in threads)

@@ -14,9 +14,9 @@ reported by :func:`kernel_name`:
   of a process imports numba and compiles the kernel (2-3 s) or loads it from numba's disk
   cache (0.7-1 s, numba's import included): ``NUMBA_CACHE_DIR``, else ``__pycache__`` beside
   :mod:`imagesets._numba_kernels`, else (read-only site-packages) ``~/.cache/numba``.
-* ``"numpy"``: numpy copies and ufuncs over chunks of rows in cache (``batching._convert_rows``),
-  used when numba is not installed or for output dtypes the numba kernel does not serve
-  (anything but uint8, float32 and float64).
+* ``"numpy"``: numpy copies and ufuncs over chunks of rows in cache
+  (``batch_convert._convert_rows``), used when numba is not installed or for output dtypes
+  the numba kernel does not serve (anything but uint8, float32 and float64).
 
 ``IMAGESETS_KERNEL=numpy`` (or ``numba``) in the environment forces one; forcing ``numba``
 without numba installed is an :class:`~imagesets.errors.ArgumentError`, never a quiet fallback.
