@@ -14,15 +14,15 @@ per-sample PIL + ToTensor path being timed) are torchvision's own. The same arra
 imagesets as .npy files opened with mmap_mode="r".
 
 Timed: DataLoader(batch_size=256, shuffle=True, num_workers=0) with ToTensor over its first
-``--tv-batches`` batches (its cost is per sample, so its rate is the epoch's), vs one whole epoch
-of imagesets.adapters.torch.torch_loader (batches(normalize=True, layout="NCHW") wrapped by
-torch.from_numpy; its kernel, numba or numpy, is printed: ``IMAGESETS_KERNEL=numpy`` forces the
-numpy one), the same with ``workers=2`` threads filling each batch, torch_loader(device="cpu")
-(uint8 moved, converted by torch ops: the GPU fast path run on the CPU), and with chw_copy=True
-(a channels-first copy of the split kept in RAM, made on a warm-up epoch before timing). The
-paths are timed in turn ``--repeat`` times (the machine may be shared); the median and min epoch
-of each are shown, the ratios of medians (of mins in brackets) against torchvision. Goals
-(issue 15): CIFAR-10 >= 50x, MNIST >= 100x.
+``--tv-batches`` batches (its cost is per sample, so its rate is the epoch's), vs one whole
+epoch of imagesets.adapters.torch.torch_loader (batches(normalize=True, layout="NCHW") wrapped
+by torch.from_numpy; its kernel, numba or numpy, is printed: ``IMAGESETS_KERNEL=numpy`` forces
+the numpy one; the default fills each batch on every core, at most 4), the same with
+``workers=1`` (one thread), torch_loader(device="cpu") (uint8 moved, converted by torch ops: the
+GPU fast path run on the CPU), and with chw_copy=True (a channels-first copy of the split kept
+in RAM, made on a warm-up epoch before timing). The paths are timed in turn ``--repeat`` times
+(the machine may be shared); the median and min epoch of each are shown, the ratios of medians
+(of mins in brackets) against torchvision. Goals (issue 15): CIFAR-10 >= 50x, MNIST >= 100x.
 
 Run: python3 bench/bench_torchvision.py [--repeat 7] [--tv-batches 40] [--venv /tmp/tvenv]
 """
@@ -152,8 +152,8 @@ def inner(repeat: int, tv_batches: int) -> int:
                 ("torchvision DataLoader + ToTensor (per sample)", loader, tv_batches),
                 ("imagesets torch_loader(normalize, NCHW, memmap)",
                  torch_loader(mm_x, mm_y, 256, seed=0), None),
-                ("imagesets torch_loader(workers=2): 2 threads",
-                 torch_loader(mm_x, mm_y, 256, seed=0, workers=2), None),
+                ("imagesets torch_loader(workers=1): 1 thread",
+                 torch_loader(mm_x, mm_y, 256, seed=0, workers=1), None),
                 ("imagesets torch_loader(device='cpu'): torch ops",
                  torch_loader(mm_x, mm_y, 256, seed=0, device="cpu"), None),
                 ("imagesets torch_loader(chw_copy=True), 2nd+ epochs",

@@ -95,9 +95,10 @@ class BatchOptions:
         workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and
             batches in flight (default: twice the workers). For an array, ``workers`` threads
             share the conversion of each batch (``normalize``, ``dtype``, ``layout``) by row
-            blocks (default 1: on the shared 2-core machine of bench/bench_batches.py a second
-            thread lost 10-35 %, the copies being memory-bound and the other core busy; on
-            idle cores try ``workers=os.cpu_count()``); ``prefetch`` is unused.
+            blocks (default: all cores, at most 4; the fill is memory-bound). On 2 idle cores
+            the second thread makes a CIFAR float32 NCHW epoch 1.35x faster; with the other
+            core busy it costs 15 % (bench/bench_torchvision.py): pass ``workers=1`` when
+            other processes hold the cores. ``prefetch`` is unused.
         executor: how ``workers`` decode a :class:`SampleSource`: ``"threads"`` (one process;
             simplejpeg, Pillow and OpenCV release the GIL for most of the work) or
             ``"processes"`` (worker processes, started with forkserver for each epoch, decode

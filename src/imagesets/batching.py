@@ -70,6 +70,9 @@ Array = np.ndarray[Any, Any]
 IndexArray = npt.NDArray[np.int64]
 
 _T = TypeVar("_T")
+#: Default threads sharing the conversion of one array batch (``workers=None``): up to this
+#: many cores. The fill is memory-bound, so more threads than memory channels gain nothing.
+CONVERT_THREADS = 4
 _AUGMENT_TAG = 1  # keeps the transform seeds [seed, epoch, 1, ...] apart from [seed, epoch]
 
 
@@ -246,7 +249,7 @@ def batches(
             all cores), with ``prefetch`` batches in flight (default: twice the workers). An
             array is gathered in the calling thread; a converted batch (float, NCHW) is
             gathered and converted chunk by chunk in one pass, its row blocks split over
-            ``workers`` threads (default 1, see :class:`BatchOptions`).
+            ``workers`` threads (default: all cores, at most 4; see :class:`BatchOptions`).
         labels: integer array ``(N,)``; served as int64.
         batch_size: samples per batch; the last batch is shorter unless ``drop_last``.
         options: the keywords of :class:`BatchOptions` (``shuffle=True, seed=None, epoch=0,
@@ -274,7 +277,7 @@ def feed(
         images = images.view(np.ndarray)  # a memmap's pages, without np.memmap's per-slice cost
         if conv.dtype is None and conv.layout == "NHWC" and options.transform is None:
             return _plain(images, labels, plan)
-        parts = options.workers or 1
+        parts = options.workers or min(CONVERT_THREADS, default_workers())
         return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
     workers = options.workers or default_workers()
     prefetch = options.prefetch or 2 * workers

@@ -173,7 +173,12 @@ class UnknownSplitError(UnknownDatasetError, ArgumentError, AttributeError):
 
 
 class WorkerError(ImagesetsError, RuntimeError):
-    """A worker process decoding batches died (killed, out of memory, crashed)."""
+    """A worker process decoding batches (``executor="processes"``) died: killed, out of memory
+    or crashed. The message names the worker, its process id and the signal.
+
+    What to do: look for the kernel's out-of-memory killer (``dmesg``); use a smaller batch or
+    fewer ``workers``, or ``executor="threads"``, which shares one process.
+    """
 
 
 def require(module: str, extra: str, feature: str) -> object:
