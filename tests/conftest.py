@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from imagesets import catalog
+from imagesets import catalog, import_files
+from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.idx import write_fake_mnist
 from imagesets.testing.server import LoopbackServer
 
@@ -111,3 +112,18 @@ def fake_entry(name: str, files: dict[str, dict[str, Any]], bases: list[str]) ->
             }
         ],
     }
+
+
+@pytest.fixture
+def pets_entry(tmp_path: Path) -> Iterator[str]:
+    """Fake Cats & Dogs zip (corrupt and truncated JPEGs included), imported under a and b."""
+    entry, _ = retarget_with_fakes(
+        catalog.builtin_entry("cats-vs-dogs"), tmp_path / "given", "http://127.0.0.1:1/",
+        counts={"train": 24, "test": 6}, seed=4,
+    )  # fmt: skip
+    spec = catalog.register(entry)
+    for root in ("a", "b"):
+        import_files(spec.name, [tmp_path / "given"], root=tmp_path / root,
+                               progress=False)  # fmt: skip
+    yield spec.name
+    catalog.unregister(spec.name)

@@ -308,21 +308,6 @@ def test_prepare_on_ray_of_imagenet_tars_writes_the_local_split(
     assert [len(unit) for unit in val_ranges] == [3, 3, 2] * 2
 
 
-@pytest.fixture
-def pets_entry(tmp_path: Path) -> Iterator[str]:
-    """Fake Cats & Dogs zip (corrupt and truncated JPEGs included), imported under a and b."""
-    entry, _ = retarget_with_fakes(
-        catalog.builtin_entry("cats-vs-dogs"), tmp_path / "given", "http://127.0.0.1:1/",
-        counts={"train": 24, "test": 6}, seed=4,
-    )  # fmt: skip
-    spec = catalog.register(entry)
-    for root in ("a", "b"):
-        imagesets.import_files(spec.name, [tmp_path / "given"], root=tmp_path / root,
-                               progress=False)  # fmt: skip
-    yield spec.name
-    catalog.unregister(spec.name)
-
-
 def test_prepare_on_ray_of_the_cats_and_dogs_zip_writes_the_local_split(
     pets_entry: str, tmp_path: Path, shipped: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,13 +18,11 @@ from typing import Any
 import pytest
 
 import imagesets
-from imagesets import catalog
 from imagesets._parallel import unit_engine
 from imagesets.archives import open_range, tar_index
 from imagesets.errors import FormatError, UnsafeArchiveError
 from imagesets.formats import _petimages_audit, imagenet, petimages
 from imagesets.formats._imagenet_devkit import _val_labels
-from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.imagenet import image_bytes, tar_bytes, write_fake_ilsvrc
 
 
@@ -121,20 +119,6 @@ def test_tar_index_lists_offsets_without_reading_and_refuses_what_it_cannot_inde
 
 def prepared_files(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
-
-
-@pytest.fixture
-def pets_entry(tmp_path: Path) -> Iterator[str]:
-    entry, _ = retarget_with_fakes(
-        catalog.builtin_entry("cats-vs-dogs"), tmp_path / "given", "http://127.0.0.1:1/",
-        counts={"train": 24, "test": 6}, seed=2,
-    )  # fmt: skip
-    spec = catalog.register(entry)
-    for root in ("a", "b"):
-        imagesets.import_files(spec.name, [tmp_path / "given"], root=tmp_path / root,
-                               progress=False)  # fmt: skip
-    yield spec.name
-    catalog.unregister(spec.name)
 
 
 @pytest.mark.parametrize("options", [{"size": 16}, None])
