@@ -137,7 +137,7 @@ def _filler(images: Array, idx: IndexArray | None, conv: _Convert) -> Fill:
             not images.flags.c_contiguous or row_bytes < _GATHER_FIRST_ROW_BYTES
         ):
             strided, rows = images, idx
-            step = max(1, _CHUNK_BYTES // max(1, row_bytes))
+            step = max(1, min(len(rows), _CHUNK_BYTES // max(1, row_bytes)))
             in_order = np.arange(step)
 
             def fill_gathered(block: Array, lo: int, hi: int) -> None:
