@@ -1,7 +1,8 @@
 """One epoch of shuffled 256-batches: imagesets.batching.batches vs bare numpy, same run.
 
-MNIST-shaped (60000, 28, 28) and CIFAR-shaped (50000, 32, 32, 3) random uint8 data are saved
-as .npy in a temporary folder and opened with mmap_mode="r" (page cache warmed first).
+MNIST-shaped (60000, 28, 28), CIFAR-shaped (50000, 32, 32, 3) and 64x64 RGB (20000, 64, 64, 3)
+random uint8 data are saved as .npy in a temporary folder and opened with mmap_mode="r" (page
+cache warmed first).
 
 (a) batches(memmap) vs the bare loop a user writes by hand, like for like (the baseline):
     ``idx = perm[i:i+256]; xb, yb = x[idx], y[idx]`` over an in-memory array, labels int64

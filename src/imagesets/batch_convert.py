@@ -143,7 +143,7 @@ def _filler(images: Array, idx: IndexArray | None, conv: _Convert) -> Fill:
             def fill_gathered(block: Array, lo: int, hi: int) -> None:
                 for a in range(lo, hi, step):
                     b = min(a + step, hi)
-                    part = np.take(strided, rows[a:b], axis=0)  # a C-contiguous copy, in L2
+                    part = strided.take(rows[a:b], 0)  # a C-contiguous copy, in L2
                     _kernels.fill(
                         part, in_order[: b - a], block[a - lo : b - lo], chw, conv.normalize
                     )

@@ -313,10 +313,10 @@ def _plain(images: Array, labels: Array, plan: BatchPlan) -> Iterator[tuple[Arra
     ``images[idx]`` for MNIST-shaped rows; the same bytes), the labels by indexing (a 1-D
     take costs more Python than it saves); one generator, the indices sliced from the epoch's
     permutation without copies (bench/bench_batches.py)."""
-    order, size, take = plan.indices(), plan.options.batch_size, np.take
-    for start in plan.starts(len(order)):
+    order, size, take = plan.indices(), plan.options.batch_size, images.take  # not np.take's
+    for start in plan.starts(len(order)):  # wrappers: 2-3 us a batch, 7 % of an MNIST epoch
         idx = order[start : start + size]
-        yield take(images, idx, axis=0), labels[idx]
+        yield take(idx, 0), labels[idx]
 
 
 def _tasks(
