@@ -508,3 +508,70 @@ def test_chw_copy_serves_the_same_bytes_and_is_made_once(shape: tuple[int, ...])
         assert made == [None, None]  # grayscale needs no transpose
     with pytest.raises(ArgumentError, match="chw_copy: expected True or False"):
         BatchOptions(4, chw_copy=1)
+
+
+@pytest.mark.parametrize("shard", [None, (1, 3)])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_uint8_batches_are_the_gather_of_the_epoch_order_on_any_array(
+    tmp_path: Path, shard: tuple[int, int] | None, drop_last: bool
+) -> None:
+    """The plain path (np.take per batch): the bytes, order and labels of ``x[order[i:i+b]]``,
+    served as fresh C-contiguous plain arrays whatever the array's memory layout."""
+    base = _every_value(101, (6, 10, 3))
+    np.save(tmp_path / "x.npy", base)
+    arrays = {
+        "contiguous": base,
+        "memmap": np.load(tmp_path / "x.npy", mmap_mode="r"),
+        "strided": base[:, ::2, 1::3],
+        "fortran": np.asfortranarray(base),
+        "gray view": base[..., 1],
+    }
+    labels = (np.arange(101) * 7 % 10).astype(np.uint8)
+    kw: dict[str, Any] = {"seed": 11, "epoch": 2, "shard": shard, "drop_last": drop_last}
+    order = epoch_indices(101, **kw)
+    for name, images in arrays.items():
+        got = list(batches(images, labels, 8, **kw))
+        starts = range(0, len(order) - len(order) % 8 if drop_last else len(order), 8)
+        assert len(got) == len(starts), name
+        for (x, y), start in zip(got, starts, strict=True):
+            idx = order[start : start + 8]
+            want = np.asarray(images)[idx]
+            assert type(x) is np.ndarray and x.flags.c_contiguous and x.flags.writeable, name
+            assert x.shape == want.shape and x.tobytes() == want.tobytes(), name
+            assert y.dtype == np.int64 and y.tolist() == labels[idx].tolist(), name
+
+
+@pytest.mark.parametrize("gather_first", [0, 1 << 30], ids=["kernel-reads-rows", "take-first"])
+@pytest.mark.parametrize("shape", [(9, 7), (9, 7, 3)], ids=["gray", "rgb"])
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_numba_kernel_paths_give_the_same_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+    gather_first: int,
+    shape: tuple[int, ...],
+    layout: str,
+    workers: int,
+) -> None:
+    """Rows shorter than ``_GATHER_FIRST_ROW_BYTES`` are gathered by np.take chunk by chunk and
+    then converted; longer ones are read by the kernel: both serve the documented bytes, with
+    chunk edges falling inside each thread's row range."""
+    pytest.importorskip("numba")
+    import imagesets.batch_convert as batch_convert
+
+    monkeypatch.setattr(batch_convert._kernels, "_active", "numba")
+    monkeypatch.setattr(batch_convert, "_GATHER_FIRST_ROW_BYTES", gather_first)
+    monkeypatch.setattr(batch_convert, "_CHUNK_BYTES", 3 * int(np.prod(shape)))
+    monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)
+    images = _every_value(130, shape)
+    labels = np.arange(130) % 9
+    order = epoch_indices(130, seed=4)
+    for normalize, dtype in [(True, None), (True, "float64"), (False, None)]:
+        kw: dict[str, Any] = {"seed": 4, "layout": layout, "normalize": normalize}
+        got = list(batches(images, labels, 50, dtype=dtype, workers=workers, **kw))
+        assert [len(x) for x, _ in got] == [50, 50, 30]
+        for k, (x, y) in enumerate(got):
+            idx = order[50 * k : 50 * (k + 1)]
+            want = _reference(images[idx], layout, dtype, normalize)
+            assert x.dtype == want.dtype and x.shape == want.shape and x.flags.c_contiguous
+            assert x.tobytes() == want.tobytes()
+            assert y.tolist() == labels[idx].tolist()

@@ -52,6 +52,12 @@ _CHUNK_BYTES = 1 << 18
 #: pool costs tens of microseconds, more than a second thread saves on an MNIST-shaped float32
 #: batch of 256 (0.8 MB, about 100 us); a CIFAR-shaped one (3 MB) gains 25 % from it.
 _PARALLEL_BYTES = 1 << 20
+#: Stored rows (samples) shorter than this many bytes are gathered first, chunk by chunk,
+#: with ``np.take`` (one copy per row, in L2) and then converted by the compiled kernel: the
+#: kernel reading short rows at random waits on memory (MNIST-shaped float32 batches, 784-byte
+#: rows, were 1.3x slower that way); longer rows (64x64 RGB, 12 KiB) are faster read by the
+#: kernel directly (bench/bench_batches.py; the same bytes either way).
+_GATHER_FIRST_ROW_BYTES = 2048
 
 
 def _out_shape(shape: tuple[int, ...], layout: Layout) -> tuple[int, ...]:
@@ -126,12 +132,21 @@ def _filler(images: Array, idx: IndexArray | None, conv: _Convert) -> Fill:
     dtype = conv.dtype or np.dtype(np.uint8)
     if images.dtype == np.uint8 and _kernels.serves(dtype):
         chw = conv.layout == "NCHW"
-        if idx is not None and not images.flags.c_contiguous:
+        row_bytes = images[0].nbytes if len(images) else 0
+        if idx is not None and (
+            not images.flags.c_contiguous or row_bytes < _GATHER_FIRST_ROW_BYTES
+        ):
             strided, rows = images, idx
+            step = max(1, min(len(rows), _CHUNK_BYTES // max(1, row_bytes)))
+            in_order = np.arange(step)
 
             def fill_gathered(block: Array, lo: int, hi: int) -> None:
-                part = np.take(strided, rows[lo:hi], axis=0)  # a C-contiguous copy
-                _kernels.fill(part, np.arange(hi - lo), block, chw, conv.normalize)
+                for a in range(lo, hi, step):
+                    b = min(a + step, hi)
+                    part = strided.take(rows[a:b], 0)  # a C-contiguous copy, in L2
+                    _kernels.fill(
+                        part, in_order[: b - a], block[a - lo : b - lo], chw, conv.normalize
+                    )
 
             return fill_gathered
         source = np.ascontiguousarray(images)  # a gathered batch: already contiguous

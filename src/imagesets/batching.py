@@ -184,9 +184,13 @@ class BatchPlan:
     def batch_indices(self) -> Iterator[IndexArray]:
         """One int64 index array per batch, in order (views into :meth:`indices`)."""
         order, size = self.indices(), self.options.batch_size
-        stop = len(order) - len(order) % size if self.options.drop_last else len(order)
-        for start in range(0, stop, size):
+        for start in self.starts(len(order)):
             yield order[start : start + size]
+
+    def starts(self, count: int) -> range:
+        """Where each batch begins in the ``count`` sample numbers of :meth:`indices`."""
+        size = self.options.batch_size
+        return range(0, count - count % size if self.options.drop_last else count, size)
 
     def rng(self, batch_number: int) -> np.random.Generator:
         """The generator handed to the transform of batch ``batch_number`` (deterministic)."""
@@ -305,9 +309,14 @@ def _executor(images: SampleSource, executor: str | None, workers: int) -> str:
 
 
 def _plain(images: Array, labels: Array, plan: BatchPlan) -> Iterator[tuple[Array, Array]]:
-    """The stored uint8 batches: one fancy-index gather each, no per-batch Python beyond it."""
-    for idx in plan.batch_indices():
-        yield images[idx], labels[idx]
+    """The stored uint8 batches: one ``np.take`` each (a copy per row, up to 1.3x faster than
+    ``images[idx]`` for MNIST-shaped rows; the same bytes), the labels by indexing (a 1-D
+    take costs more Python than it saves); one generator, the indices sliced from the epoch's
+    permutation without copies (bench/bench_batches.py)."""
+    order, size, take = plan.indices(), plan.options.batch_size, images.take  # not np.take's
+    for start in plan.starts(len(order)):  # wrappers: 2-3 us a batch, 7 % of an MNIST epoch
+        idx = order[start : start + size]
+        yield take(idx, 0), labels[idx]
 
 
 def _tasks(
