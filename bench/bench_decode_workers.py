@@ -213,12 +213,23 @@ def main(argv: list[str] | None = None) -> None:
         help="the workers' start method (default: the library's); the CPU time of worker "
         "processes is counted with fork only (others are reaped by the fork server)",
     )
+    parser.add_argument(
+        "--cv-threads",
+        type=int,
+        help="cv2.setNumThreads(N) first (default: OpenCV's own, one per core): with 1, OpenCV "
+        "no longer spreads each resize over its own pool, so '1 thread' uses one core (process workers keep the default)",
+    )
     args = parser.parse_args(argv)
+    if args.cv_threads is not None:
+        import cv2
+
+        cv2.setNumThreads(args.cv_threads)
     if args.start_method:
         method = args.start_method
         _procpool.default_start_method = lambda: method  # type: ignore[assignment]
     method = _procpool.default_start_method()
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}, start method: {method}")
+    cv = f", cv2 threads: {args.cv_threads}" if args.cv_threads is not None else ""
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}, start method: {method}{cv}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-decode-workers-"))
     try:
         paths = make_tree(tmp / "tree", args.count)
