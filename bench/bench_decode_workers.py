@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         "--cv-threads",
         type=int,
         help="cv2.setNumThreads(N) first (default: OpenCV's own, one per core): with 1, OpenCV "
-        "no longer spreads each resize over its own pool, so '1 thread' uses one core (process workers keep the default)",
+        "no longer spreads each resize over its own pool, so '1 thread' uses one core "
+        "(process workers keep the default)",
     )
     args = parser.parse_args(argv)
     if args.cv_threads is not None:
