@@ -182,7 +182,9 @@ class EncodedSource(ImageSource):
 
     Image ``i`` is ``data[starts[r]:ends[r]]`` with ``r = rows[i]`` (``rows`` None: ``r = i``).
     :meth:`take` decodes a batch on ``workers`` threads (default: the cores this process may
-    use); Pillow releases the GIL, so threads keep every core busy.
+    use); the decoders and OpenCV release the GIL, so threads keep every core busy. With a
+    ``size``, each image is decoded straight into its row of the batch
+    (:func:`imagesets.imaging.decode_into`).
     """
 
     kind = "encoded"
