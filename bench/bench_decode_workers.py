@@ -22,6 +22,14 @@ Each epoch starts its own workers (forkserver), so process start-up is included.
 is built in a temporary folder and removed at the end.
 
     python bench/bench_decode_workers.py --count 2048 --repeat 5
+
+Measured 2026-11-30 (--count 2048 --repeat 7, 2 cores shared with other jobs; "1 thread" ->
+"2 threads", median img/s): with OpenCV's default pool (one thread per core) the one-thread row
+already uses ~1.2 cores (CPU ms/img above wall ms/img: OpenCV spreads each resize over its own
+pool, which mostly waits), so 2 threads gave folder 806 -> 1316 (1.63x), packed 1896 -> 3034
+(1.60x); with --cv-threads 1, folder 813 -> 1534 (1.89x), packed 1805 -> 3186 (1.77x), and
+0.2-0.3 ms less CPU per image. The Python glue left per image with the GIL held is 2-4 % of its
+CPU time (decode_into), so the GIL no longer bounds 2 threads (Amdahl: >= 1.93x).
 """
 
 from __future__ import annotations
