@@ -26,9 +26,10 @@ is built in a temporary folder and removed at the end.
 Measured 2026-11-30 (--count 2048 --repeat 7, 2 cores shared with other jobs; "1 thread" ->
 "2 threads", median img/s): with OpenCV's default pool (one thread per core) the one-thread row
 already uses ~1.2 cores (CPU ms/img above wall ms/img: OpenCV spreads each resize over its own
-pool, which mostly waits), so 2 threads gave folder 806 -> 1316 (1.63x), packed 1896 -> 3034
-(1.60x); with --cv-threads 1, folder 813 -> 1534 (1.89x), packed 1805 -> 3186 (1.77x), and
-0.2-0.3 ms less CPU per image. The Python glue left per image with the GIL held is 2-4 % of its
+pool, which mostly waits), so 2 threads gave folder 806 -> 1316 / 835 -> 1423 (1.63x, 1.70x in
+two runs), packed 1896 -> 3034 / 2111 -> 3381 (1.60x, 1.60x); with --cv-threads 1, folder
+813 -> 1534 / 806 -> 1535 (1.89x, 1.90x), packed 1805 -> 3186 / 1824 -> 3529 (1.77x, 1.93x),
+and 0.2-0.3 ms less CPU per image. The Python glue left per image with the GIL held is 2-4 % of its
 CPU time (decode_into), so the GIL no longer bounds 2 threads (Amdahl: >= 1.93x).
 """
 
