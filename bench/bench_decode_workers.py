@@ -2,7 +2,8 @@
 
 Batches of 256 samples, decoded and resized (shorter side 224, centre crop) on the fly, from
 
-  (a) a folder tree of JPEGs (300-500 px a side), each file read and decoded when asked for;
+  (a) a folder tree of JPEGs (300-500 px a side), each file read and decoded when asked for,
+      straight into its row of the batch (``imaging.decode_into``);
   (b) the packed store: the same images re-encoded at max side 256 in one memory-mapped blob.
 
 Rows (images per wall second over whole epochs, median and min over --repeat interleaved runs;
@@ -21,6 +22,15 @@ Each epoch starts its own workers (forkserver), so process start-up is included.
 is built in a temporary folder and removed at the end.
 
     python bench/bench_decode_workers.py --count 2048 --repeat 5
+
+Measured 2026-11-30 (--count 2048 --repeat 7, 2 cores shared with other jobs; "1 thread" ->
+"2 threads", median img/s): with OpenCV's default pool (one thread per core) the one-thread row
+already uses ~1.2 cores (CPU ms/img above wall ms/img: OpenCV spreads each resize over its own
+pool, which mostly waits), so 2 threads gave folder 806 -> 1316 / 835 -> 1423 (1.63x, 1.70x in
+two runs), packed 1896 -> 3034 / 2111 -> 3381 (1.60x, 1.60x); with --cv-threads 1, folder
+813 -> 1534 / 806 -> 1535 (1.89x, 1.90x), packed 1805 -> 3186 / 1824 -> 3529 (1.77x, 1.93x),
+and 0.2-0.3 ms less CPU per image. The Python glue left per image with the GIL held is 2-4 % of its
+CPU time (decode_into), so the GIL no longer bounds 2 threads (Amdahl: >= 1.93x).
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ from PIL import Image
 
 from imagesets import _procpool
 from imagesets.batching import BatchOptions, BatchPlan, batches
-from imagesets.imaging import decode, reencode
+from imagesets.imaging import decode_into, reencode
 from imagesets.packed import PackedWriter
 from imagesets.sources import PackedSource
 from imagesets.testing.images import photo
@@ -65,9 +75,9 @@ class FolderJPEGs:
 
     def take(self, indices: np.ndarray) -> np.ndarray:
         out = np.empty((len(indices), self.size, self.size, 3), np.uint8)
-        for row, i in enumerate(indices):
-            path = self.paths[int(i)]
-            out[row] = decode(Path(path).read_bytes(), size=self.size, source=path)
+        for row, i in enumerate(indices.tolist()):
+            path = self.paths[i]
+            decode_into(out[row], Path(path).read_bytes(), source=path)
         return out
 
 
@@ -212,12 +222,24 @@ def main(argv: list[str] | None = None) -> None:
         help="the workers' start method (default: the library's); the CPU time of worker "
         "processes is counted with fork only (others are reaped by the fork server)",
     )
+    parser.add_argument(
+        "--cv-threads",
+        type=int,
+        help="cv2.setNumThreads(N) first (default: OpenCV's own, one per core): with 1, OpenCV "
+        "no longer spreads each resize over its own pool, so '1 thread' uses one core "
+        "(process workers keep the default)",
+    )
     args = parser.parse_args(argv)
+    if args.cv_threads is not None:
+        import cv2
+
+        cv2.setNumThreads(args.cv_threads)
     if args.start_method:
         method = args.start_method
         _procpool.default_start_method = lambda: method  # type: ignore[assignment]
     method = _procpool.default_start_method()
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}, start method: {method}")
+    cv = f", cv2 threads: {args.cv_threads}" if args.cv_threads is not None else ""
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}, start method: {method}{cv}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-decode-workers-"))
     try:
         paths = make_tree(tmp / "tree", args.count)

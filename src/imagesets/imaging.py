@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import stat
 import struct
@@ -59,6 +60,7 @@ __all__ = [
     "UndecodableImageError",
     "check",
     "decode",
+    "decode_into",
     "default_workers",
     "encode",
     "imap_bounded",
@@ -183,7 +185,7 @@ def _min_dims(height: int, width: int, size: int | None, max_side: int | None) -
     else:
         return height, width
     scale = min(scale, 1.0)
-    return max(1, int(np.ceil(height * scale))), max(1, int(np.ceil(width * scale)))
+    return max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
 
 
 def _check_pixels(height: int, width: int) -> None:
@@ -305,6 +307,64 @@ def decode(
     return _fit(image, full, max_side) if max_side is not None else image
 
 
+def decode_into(out: RGB, data: bytes | memoryview, *, source: str = "<bytes>") -> None:
+    """Decode image bytes resized and centre-cropped into ``out``: the pixels of
+    ``decode(data, size=out.shape[0])``, written in place (e.g. into one row of a batch).
+
+    A baseline or progressive JPEG, with simplejpeg and OpenCV installed, is decoded
+    (DCT-scaled as :func:`decode` does) and resized straight into ``out``: no output array, no
+    copy, and little per-image Python while the GIL is held. Anything else goes through
+    :func:`decode` and is copied in.
+
+    Args:
+        out: uint8 ``(size, size, 3)``, C-contiguous, written whole.
+        data: the encoded file, as bytes or a (read-only) memoryview of them.
+        source: a name for error messages (a path).
+
+    Raises:
+        ValueError: ``out`` is not a C-contiguous uint8 ``(size, size, 3)`` array.
+        UndecodableImageError: as :func:`decode`.
+    """
+    size = out.shape[0]
+    if out.shape != (size, size, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(
+            f"decode_into: expected a C-contiguous uint8 (size, size, 3) array, got "
+            f"{out.dtype} {out.shape}"
+        )
+    try:
+        done = _decode_fast_into(out, data, size)
+    except UndecodableImageError as exc:
+        raise UndecodableImageError(exc.reason, source) from None
+    if not done:
+        out[...] = decode(bytes(data), size=size, source=source)
+
+
+def _decode_fast_into(out: RGB, data: bytes | memoryview, size: int) -> bool:
+    """:func:`decode_into` by simplejpeg and OpenCV; False if either is missing or declines
+    (``out`` untouched then). The same steps as ``_decode_fast`` + :func:`resize_center_crop`,
+    inlined."""
+    sj, cv2 = _simplejpeg(), _cv2()
+    if sj is None or cv2 is None or data[:3] != _JPEG_MAGIC:
+        return False
+    try:
+        height, width, colorspace, _ = sj.decode_jpeg_header(data)
+        _check_pixels(height, width)
+        if colorspace not in _SJ_COLORSPACES:
+            return False
+        scale = min(size / min(height, width), 1.0)  # as _min_dims(height, width, size, None)
+        min_h, min_w = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+        image: RGB = sj.decode_jpeg(data, colorspace="RGB", min_height=min_h, min_width=min_w)
+    except ValueError:
+        return False
+    if image.shape[0] == image.shape[1] == size:
+        out[...] = image
+        return True
+    got = _cv2_center(cv2, image, size, out)
+    if got is not out:  # OpenCV allocated anew (never seen): keep the result all the same
+        out[...] = got
+    return True
+
+
 def check(data: bytes, *, source: str = "<bytes>") -> tuple[int, int]:
     """Prove that ``data`` decodes, cheaply; return the full image's ``(height, width)``.
 
@@ -382,15 +442,19 @@ def _cv2() -> ModuleType | None:
 _AREA_FROM = 2.0
 
 
-def _cv2_resize(cv2: ModuleType, img: RGB, width: int, height: int) -> RGB:
-    """``img`` resized to ``(height, width, 3)`` by OpenCV (releases the GIL)."""
+def _cv2_resize(cv2: ModuleType, img: RGB, width: int, height: int, dst: RGB | None = None) -> RGB:
+    """``img`` resized to ``(height, width, 3)`` by OpenCV (releases the GIL); written into
+    ``dst`` (C-contiguous uint8 of that shape) when given."""
     shrink = min(img.shape[1] / width, img.shape[0] / height)
     flag = cv2.INTER_AREA if shrink >= _AREA_FROM else cv2.INTER_LINEAR
-    out: RGB = cv2.resize(img, (width, height), interpolation=flag)
+    if dst is None:
+        out: RGB = cv2.resize(img, (width, height), interpolation=flag)
+    else:
+        out = cv2.resize(img, (width, height), dst=dst, interpolation=flag)
     return out
 
 
-def _cv2_center(cv2: ModuleType, img: RGB, size: int) -> RGB:
+def _cv2_center(cv2: ModuleType, img: RGB, size: int, dst: RGB | None = None) -> RGB:
     """The centre square of ``img`` resized to ``(size, size, 3)`` by OpenCV.
 
     The square starts at ``(left, top) = ((W - side) / 2, (H - side) / 2)``, half-integers
@@ -399,7 +463,8 @@ def _cv2_center(cv2: ModuleType, img: RGB, size: int) -> RGB:
     at most a quarter of an output pixel), take ``cv2.resize`` of the square. Half offsets below
     a 2x shrink take a bilinear ``cv2.warpAffine`` with ``cv2.resize``'s mapping
     (``src = (dst + 0.5) * scale - 0.5``) moved by the offset: the same result for whole
-    offsets, but 3.5x slower here, so used only when needed.
+    offsets, but 3.5x slower here, so used only when needed. With ``dst`` (C-contiguous uint8
+    ``(size, size, 3)``) OpenCV writes the result there and returns it.
     """
     height, width = img.shape[:2]
     side = min(height, width)
@@ -407,12 +472,14 @@ def _cv2_center(cv2: ModuleType, img: RGB, size: int) -> RGB:
     left, top = (width - side) / 2, (height - side) / 2
     if scale >= _AREA_FROM or (left.is_integer() and top.is_integer()):
         top_i, left_i = round(top), round(left)
-        return _cv2_resize(cv2, img[top_i : top_i + side, left_i : left_i + side], size, size)
+        square = img[top_i : top_i + side, left_i : left_i + side]
+        return _cv2_resize(cv2, square, size, size, dst)
     shift = 0.5 * scale - 0.5
     matrix = np.array([[scale, 0.0, left + shift], [0.0, scale, top + shift]])
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    where = {} if dst is None else {"dst": dst}
     out: RGB = cv2.warpAffine(
-        img, matrix, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE
+        img, matrix, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE, **where
     )
     return out
 

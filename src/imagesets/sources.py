@@ -182,7 +182,9 @@ class EncodedSource(ImageSource):
 
     Image ``i`` is ``data[starts[r]:ends[r]]`` with ``r = rows[i]`` (``rows`` None: ``r = i``).
     :meth:`take` decodes a batch on ``workers`` threads (default: the cores this process may
-    use); Pillow releases the GIL, so threads keep every core busy.
+    use); the decoders and OpenCV release the GIL, so threads keep every core busy. With a
+    ``size``, each image is decoded straight into its row of the batch
+    (:func:`imagesets.imaging.decode_into`).
     """
 
     kind = "encoded"
@@ -250,10 +252,52 @@ class EncodedSource(ImageSource):
             uint8 ``(len(indices), size, size, 3)``, each resized and centre-cropped; without
             ``size`` the images must share one shape (else an :class:`ArgumentError`).
         """
+        if size is not None:
+            return self._take_sized(self._stored_rows(indices), size)
         idx = [int(i) for i in np.asarray(indices).reshape(-1)]
         for i in idx:
             self.stored(i)  # every index checked before any work
-        return decode_batch(lambda i: self.image(i, size=size), idx, size, self._workers)
+        return decode_batch(lambda i: self.image(i), idx, size, self._workers)
+
+    def _stored_rows(self, indices: Sequence[int] | NDArray[np.integer[Any]]) -> IndexArray:
+        """int64 ``(len(indices),)``: the stored rows of images ``indices``, every index
+        checked (as :meth:`stored`) before any work."""
+        idx = np.asarray(indices).reshape(-1)
+        n = len(self)
+        if idx.dtype.kind not in "iub" or idx.dtype == bool:
+            idx = np.asarray([int(i) for i in idx], dtype=np.int64)  # int() says what is wrong
+        idx = idx.astype(np.int64, copy=False)
+        bad = (idx < -n) | (idx >= n)
+        if bad.any():
+            raise IndexError(f"image index {int(idx[bad][0])} is out of range for {n} images")
+        rows = idx % n if n else idx
+        return self._rows[rows] if self._rows is not None else rows
+
+    def _take_sized(self, rows: IndexArray, size: int) -> U8:
+        """uint8 ``(len(rows), size, size, 3)``: stored ``rows`` decoded straight into their
+        slots of the batch (:func:`imagesets.imaging.decode_into`), on the worker threads.
+        Offsets are looked up once per batch, so each image costs one call."""
+        from .imaging import UndecodableImageError, decode_into, imap_bounded
+
+        batch = np.empty((len(rows), size, size, 3), np.uint8)
+        blob = self._data.data  # a memoryview: slices are not copied
+        spans = list(zip(self._starts[rows].tolist(), self._ends[rows].tolist(), strict=True))
+
+        def fill(k: int) -> None:
+            start, end = spans[k]
+            try:
+                decode_into(batch[k], blob[start:end])
+            except UndecodableImageError as exc:
+                raise UndecodableImageError(exc.reason, self.describe(int(rows[k]))) from None
+
+        workers = min(self._workers, max(1, len(rows)))
+        if workers <= 1:
+            for k in range(len(rows)):
+                fill(k)
+        else:
+            for _ in imap_bounded(fill, range(len(rows)), workers):
+                pass
+        return batch
 
     def select(self: _S, rows: Rows) -> _S:
         """A source of the images ``rows`` over the same blob (no bytes copied)."""
