@@ -52,7 +52,8 @@ from PIL import Image
 
 from imagesets import _procpool
 from imagesets.batching import BatchOptions, BatchPlan, batches
-from imagesets.imaging import decode_into, reencode
+from imagesets.imaging import reencode
+from imagesets.imaging_into import decode_into
 from imagesets.packed import PackedWriter
 from imagesets.sources import PackedSource
 from imagesets.testing.images import photo

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from imagesets import imaging
-from imagesets.imaging import UndecodableImageError, decode, decode_into, encode
+from imagesets.imaging import UndecodableImageError, decode, encode
+from imagesets.imaging_into import decode_into
 from imagesets.packed import PackedWriter
 from imagesets.sources import PackedSource
 from imagesets.testing.images import KINDS, photo

@@ -43,7 +43,6 @@ import struct
 import threading
 import warnings
 import zlib
-from collections.abc import Callable
 from types import ModuleType
 from typing import TypeVar
 
@@ -52,6 +51,7 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from ._parallel import default_workers, imap_bounded
+from ._pil_modes import TO_RGB
 from .errors import FormatError
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
     "UndecodableImageError",
     "check",
     "decode",
-    "decode_into",
     "default_workers",
     "encode",
     "imap_bounded",
@@ -76,7 +75,6 @@ R = TypeVar("R")
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _SJ_COLORSPACES = frozenset({"YCbCr", "Gray", "RGB"})  # others (CMYK, YCCK) go to Pillow
-_WHITE = (255, 255, 255, 255)
 #: Most pixels an image may claim in its header (Pillow's default bomb threshold: 268 MB as
 #: RGB); larger ones are refused before decoding, whatever ``Image.MAX_IMAGE_PIXELS`` says.
 MAX_PIXELS = 89_478_485
@@ -123,40 +121,12 @@ def _reason(exc: BaseException) -> str:
     return f"corrupt: {type(exc).__name__}: {text}"[:200]
 
 
-# --- mode conversion (a table, one entry per Pillow mode) ---------------------------------
-
-
-def _convert(im: Image.Image) -> Image.Image:
-    return im.convert("RGB")
-
-
-def _composite(im: Image.Image) -> Image.Image:
-    rgba = im.convert("RGBA")
-    return Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE), rgba).convert("RGB")
-
-
-def _palette(im: Image.Image) -> Image.Image:
-    return _composite(im) if "transparency" in im.info else _convert(im)
-
-
-def _sixteen_bit(im: Image.Image) -> Image.Image:
-    wide = np.asarray(im).astype(np.int64)
-    gray = (np.clip(wide, 0, 65535) >> 8).astype(np.uint8)
-    return Image.fromarray(gray).convert("RGB")
-
-
-_TO_RGB: dict[str, Callable[[Image.Image], Image.Image]] = {
-    "RGB": lambda im: im,
-    **dict.fromkeys(("1", "L", "CMYK", "YCbCr", "RGBX", "HSV"), _convert),
-    **dict.fromkeys(("RGBA", "RGBa", "LA", "La", "PA"), _composite),
-    "P": _palette,
-    **dict.fromkeys(("I", "I;16", "I;16B", "I;16L", "I;16N"), _sixteen_bit),
-}
+# --- mode conversion: the table is in _pil_modes.py ----------------------------------------
 
 
 def _to_rgb(im: Image.Image) -> RGB:
     try:
-        converter = _TO_RGB[im.mode]
+        converter = TO_RGB[im.mode]
     except KeyError:
         raise UndecodableImageError(f"unsupported mode {im.mode}") from None
     return np.asarray(converter(im), dtype=np.uint8)
@@ -305,64 +275,6 @@ def decode(
     if size is not None:
         return resize_center_crop(image, size)
     return _fit(image, full, max_side) if max_side is not None else image
-
-
-def decode_into(out: RGB, data: bytes | memoryview, *, source: str = "<bytes>") -> None:
-    """Decode image bytes resized and centre-cropped into ``out``: the pixels of
-    ``decode(data, size=out.shape[0])``, written in place (e.g. into one row of a batch).
-
-    A baseline or progressive JPEG, with simplejpeg and OpenCV installed, is decoded
-    (DCT-scaled as :func:`decode` does) and resized straight into ``out``: no output array, no
-    copy, and little per-image Python while the GIL is held. Anything else goes through
-    :func:`decode` and is copied in.
-
-    Args:
-        out: uint8 ``(size, size, 3)``, C-contiguous, written whole.
-        data: the encoded file, as bytes or a (read-only) memoryview of them.
-        source: a name for error messages (a path).
-
-    Raises:
-        ValueError: ``out`` is not a C-contiguous uint8 ``(size, size, 3)`` array.
-        UndecodableImageError: as :func:`decode`.
-    """
-    size = out.shape[0]
-    if out.shape != (size, size, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
-        raise ValueError(
-            f"decode_into: expected a C-contiguous uint8 (size, size, 3) array, got "
-            f"{out.dtype} {out.shape}"
-        )
-    try:
-        done = _decode_fast_into(out, data, size)
-    except UndecodableImageError as exc:
-        raise UndecodableImageError(exc.reason, source) from None
-    if not done:
-        out[...] = decode(bytes(data), size=size, source=source)
-
-
-def _decode_fast_into(out: RGB, data: bytes | memoryview, size: int) -> bool:
-    """:func:`decode_into` by simplejpeg and OpenCV; False if either is missing or declines
-    (``out`` untouched then). The same steps as ``_decode_fast`` + :func:`resize_center_crop`,
-    inlined."""
-    sj, cv2 = _simplejpeg(), _cv2()
-    if sj is None or cv2 is None or data[:3] != _JPEG_MAGIC:
-        return False
-    try:
-        height, width, colorspace, _ = sj.decode_jpeg_header(data)
-        _check_pixels(height, width)
-        if colorspace not in _SJ_COLORSPACES:
-            return False
-        scale = min(size / min(height, width), 1.0)  # as _min_dims(height, width, size, None)
-        min_h, min_w = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
-        image: RGB = sj.decode_jpeg(data, colorspace="RGB", min_height=min_h, min_width=min_w)
-    except ValueError:
-        return False
-    if image.shape[0] == image.shape[1] == size:
-        out[...] = image
-        return True
-    got = _cv2_center(cv2, image, size, out)
-    if got is not out:  # OpenCV allocated anew (never seen): keep the result all the same
-        out[...] = got
-    return True
 
 
 def check(data: bytes, *, source: str = "<bytes>") -> tuple[int, int]:

@@ -277,7 +277,8 @@ class EncodedSource(ImageSource):
         """uint8 ``(len(rows), size, size, 3)``: stored ``rows`` decoded straight into their
         slots of the batch (:func:`imagesets.imaging.decode_into`), on the worker threads.
         Offsets are looked up once per batch, so each image costs one call."""
-        from .imaging import UndecodableImageError, decode_into, imap_bounded
+        from .imaging import UndecodableImageError, imap_bounded
+        from .imaging_into import decode_into
 
         batch = np.empty((len(rows), size, size, 3), np.uint8)
         blob = self._data.data  # a memoryview: slices are not copied

@@ -1,0 +1,76 @@
+"""Decode straight into a row of a batch: :func:`decode_into`, the in-place form of
+:func:`imagesets.imaging.decode` with ``size``.
+
+It uses the decoders of :mod:`imagesets.imaging` (looked up there at call time, so tests and
+benches that swap ``imaging._cv2`` reach it too) and writes the same pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import imaging
+from .errors import ArgumentError
+from .imaging import RGB, UndecodableImageError
+
+__all__ = ["decode_into"]
+
+
+def decode_into(out: RGB, data: bytes | memoryview, *, source: str = "<bytes>") -> None:
+    """Decode image bytes resized and centre-cropped into ``out``: the pixels of
+    ``decode(data, size=out.shape[0])``, written in place (e.g. into one row of a batch).
+
+    A baseline or progressive JPEG, with simplejpeg and OpenCV installed, is decoded
+    (DCT-scaled as :func:`~imagesets.imaging.decode` does) and resized straight into ``out``:
+    no output array, no copy, and little per-image Python while the GIL is held. Anything
+    else goes through :func:`~imagesets.imaging.decode` and is copied in.
+
+    Args:
+        out: uint8 ``(size, size, 3)``, C-contiguous, written whole.
+        data: the encoded file, as bytes or a (read-only) memoryview of them.
+        source: a name for error messages (a path).
+
+    Raises:
+        ArgumentError: ``out`` is not a C-contiguous uint8 ``(size, size, 3)`` array.
+        UndecodableImageError: as :func:`~imagesets.imaging.decode`.
+    """
+    size = out.shape[0]
+    if out.shape != (size, size, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ArgumentError(
+            f"decode_into: out: expected a C-contiguous uint8 (size, size, 3) array, got "
+            f"{out.dtype} {out.shape}"
+        )
+    try:
+        done = _decode_fast_into(out, data, size)
+    except UndecodableImageError as exc:
+        raise UndecodableImageError(exc.reason, source) from None
+    if not done:
+        out[...] = imaging.decode(bytes(data), size=size, source=source)
+
+
+def _decode_fast_into(out: RGB, data: bytes | memoryview, size: int) -> bool:
+    """:func:`decode_into` by simplejpeg and OpenCV; False if either is missing or declines
+    (``out`` untouched then). The same steps as ``_decode_fast`` + :func:`resize_center_crop`,
+    inlined."""
+    sj, cv2 = imaging._simplejpeg(), imaging._cv2()
+    if sj is None or cv2 is None or data[:3] != imaging._JPEG_MAGIC:
+        return False
+    try:
+        height, width, colorspace, _ = sj.decode_jpeg_header(data)
+        imaging._check_pixels(height, width)
+        if colorspace not in imaging._SJ_COLORSPACES:
+            return False
+        scale = min(size / min(height, width), 1.0)  # as _min_dims(height, width, size, None)
+        min_h, min_w = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+        image: RGB = sj.decode_jpeg(data, colorspace="RGB", min_height=min_h, min_width=min_w)
+    except ValueError:
+        return False
+    if image.shape[0] == image.shape[1] == size:
+        out[...] = image
+        return True
+    got = imaging._cv2_center(cv2, image, size, out)
+    if got is not out:  # OpenCV allocated anew (never seen): keep the result all the same
+        out[...] = got
+    return True
