@@ -212,6 +212,7 @@ def start_cost(images: Any, repeat: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=2048, help="images (default 2048)")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (default 5)")
@@ -230,7 +231,15 @@ def main(argv: list[str] | None = None) -> None:
         "no longer spreads each resize over its own pool, so '1 thread' uses one core "
         "(process workers keep the default)",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=BATCH,
+        help=f"batch size (default {BATCH}); an epoch of few batches ends with one thread "
+        "decoding the last batch alone, which lowers the 2-thread ratio of a short epoch",
+    )
     args = parser.parse_args(argv)
+    BATCH = args.batch
     if args.cv_threads is not None:
         import cv2
 
