@@ -132,3 +132,57 @@ def test_packed_take_names_the_stored_row_of_a_bad_image(tmp_path: Path, workers
     with pytest.raises(UndecodableImageError, match="packed image 4") as err:
         source.take([0, 1], size=16)
     assert err.value.reason == "truncated"
+
+
+class _SpySource:
+    """A sample source that records OpenCV's thread count while its batches are taken."""
+
+    def __init__(self, n: int) -> None:
+        self.seen: list[int] = []
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        import cv2
+
+        self.seen.append(cv2.getNumThreads())
+        return np.zeros((len(indices), 4, 4, 3), np.uint8)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_opencv_is_single_threaded_during_a_decode_feed_and_restored(workers: int) -> None:
+    cv2 = pytest.importorskip("cv2")
+    from imagesets.batching import batches
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        source = _SpySource(40)
+        feed = batches(source, np.zeros(40, np.int64), 8, seed=0, workers=workers)
+        next(feed)
+        assert cv2.getNumThreads() == 1  # while the epoch runs
+        feed.close()  # an early break restores it too
+        assert cv2.getNumThreads() == 3 and source.seen and set(source.seen) == {1}
+        source.seen.clear()
+        assert sum(len(y) for _, y in batches(source, np.zeros(40, np.int64), 8, seed=0)) == 40
+        assert set(source.seen) == {1} and cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)
+
+
+def test_nested_decode_feeds_share_the_opencv_setting() -> None:
+    cv2 = pytest.importorskip("cv2")
+    from imagesets.imaging_into import one_opencv_thread
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        with one_opencv_thread():
+            with one_opencv_thread():
+                assert cv2.getNumThreads() == 1
+            assert cv2.getNumThreads() == 1  # the outer feed still runs
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)

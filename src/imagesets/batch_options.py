@@ -92,12 +92,13 @@ class BatchOptions:
             worker draws the same permutation and the shards stay disjoint.
         transform: ``transform(images, rng) -> images`` run on each converted batch with
             ``rng = BatchPlan.rng(batch_number)``, so augmentation is reproducible per seed.
-        workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and
-            batches in flight (default: twice the workers). For an array, ``workers`` threads
-            share the conversion of each batch (``normalize``, ``dtype``, ``layout``) by row
-            blocks (default: all cores, at most 4; the fill is memory-bound). On 2 idle cores
-            the second thread makes a CIFAR float32 NCHW epoch 1.35x faster; with the other
-            core busy it costs 15 % (bench/bench_torchvision.py): pass ``workers=1`` when
+        workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and batches
+            in flight (default: twice the workers); while they decode, OpenCV runs single-threaded
+            (restored after the epoch: ``imaging_into.one_opencv_thread``). For an array,
+            ``workers`` threads share the conversion of each batch (``normalize``, ``dtype``,
+            ``layout``) by row blocks (default: all cores, at most 4; the fill is memory-bound). On
+            2 idle cores the second thread makes a CIFAR float32 NCHW epoch 1.35x faster; with the
+            other core busy it costs 15 % (bench/bench_torchvision.py): pass ``workers=1`` when
             other processes hold the cores. ``prefetch`` is unused.
         executor: how ``workers`` decode a :class:`SampleSource`: ``"threads"`` (one process;
             simplejpeg, Pillow and OpenCV release the GIL for most of the work) or

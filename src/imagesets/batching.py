@@ -288,7 +288,16 @@ def feed(
     if _executor(images, options.executor, workers) == "processes":
         return _processes(images, labels, plan, conv, options.transform, workers, prefetch)
     tasks = _tasks(images, labels, plan, conv, options.transform, 1)
-    return _threaded(tasks, workers, prefetch)
+    return _decoding(_threaded(tasks, workers, prefetch))
+
+
+def _decoding(results: Iterator[_T]) -> Iterator[_T]:
+    """``results`` with OpenCV single-threaded while they are made (the feed's threads are the
+    parallelism: :func:`imagesets.imaging_into.one_opencv_thread`)."""
+    from .imaging_into import one_opencv_thread
+
+    with one_opencv_thread():
+        yield from results
 
 
 #: The executor of a decoded source when ``executor=None`` and ``workers > 1``: threads, which

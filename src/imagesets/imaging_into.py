@@ -7,7 +7,10 @@ benches that swap ``imaging._cv2`` reach it too) and writes the same pixels.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -15,7 +18,7 @@ from . import imaging
 from .errors import ArgumentError
 from .imaging import RGB, UndecodableImageError
 
-__all__ = ["decode_into"]
+__all__ = ["decode_into", "one_opencv_thread"]
 
 
 def decode_into(out: RGB, data: bytes | memoryview, *, source: str = "<bytes>") -> None:
@@ -74,3 +77,37 @@ def _decode_fast_into(out: RGB, data: bytes | memoryview, size: int) -> bool:
     if got is not out:  # OpenCV allocated anew (never seen): keep the result all the same
         out[...] = got
     return True
+
+
+_CV_LOCK = threading.Lock()
+_cv_users = 0  # feeds inside one_opencv_thread now
+_cv_saved = 0  # OpenCV's thread count before the first of them
+
+
+@contextlib.contextmanager
+def one_opencv_thread() -> Iterator[None]:
+    """OpenCV single-threaded while a decode feed runs: the feed's own threads (one per core by
+    default) are the parallelism, and OpenCV's pool on top of them only waits, costing 0.2-0.3
+    ms of CPU an image (bench/bench_decode_workers.py ``--cv-threads``). Pixels do not change.
+
+    ``cv2.setNumThreads`` is global to the process: nested and concurrent feeds share one
+    setting, and the count from before the first of them is restored when the last one ends
+    (or is closed). Without OpenCV (the ``fast`` extra) this does nothing.
+    """
+    cv2 = imaging._cv2()
+    if cv2 is None:
+        yield
+        return
+    global _cv_users, _cv_saved
+    with _CV_LOCK:
+        if _cv_users == 0:
+            _cv_saved = int(cv2.getNumThreads())
+            cv2.setNumThreads(1)
+        _cv_users += 1
+    try:
+        yield
+    finally:
+        with _CV_LOCK:
+            _cv_users -= 1
+            if _cv_users == 0:
+                cv2.setNumThreads(_cv_saved)
