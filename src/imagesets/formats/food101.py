@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
-from ._listed import listed_images
+from ._listed import listed_images, read_list
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
 __all__ = ["ROOT", "SPLITS", "parse_list", "read_split"]
@@ -77,20 +77,10 @@ def parse_list(data: bytes, index: dict[str, int], label: str) -> dict[str, int]
 
 
 def _read_list(path: Path, split: str, index: dict[str, int]) -> dict[str, int]:
-    from ..archives import iter_files
-
-    wanted = f"{ROOT}/meta/{split}.txt"
-    for member, reader in iter_files(path, select=lambda m: m.name == wanted):
-        label = f"{path}!{member.name}"
-        if member.size > MAX_LIST_BYTES:
-            raise FormatError(
-                f"{label}: {member.size} bytes, a list file holds at most {MAX_LIST_BYTES}"
-            )
-        return parse_list(reader.read(MAX_LIST_BYTES + 1), index, label)
-    raise FormatError(
-        f"{path}: no member {wanted}; is this the Food-101 food-101.tar.gz? Delete it and "
-        "download it again"
+    data, label = read_list(
+        path, f"{ROOT}/meta/{split}.txt", "the Food-101 food-101.tar.gz", MAX_LIST_BYTES
     )
+    return parse_list(data, index, label)
 
 
 def _records(path: Path, listed: dict[str, int]) -> Iterator[Record]:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
-from ._listed import listed_images
+from ._listed import listed_images, read_list
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
 __all__ = ["SPECIES", "SPLITS", "ListEntry", "parse_list", "read_split"]
@@ -129,20 +129,10 @@ def parse_list(data: bytes, breeds: tuple[str, ...], label: str) -> list[ListEnt
 
 
 def _read_list(path: Path, split: str, breeds: tuple[str, ...]) -> list[ListEntry]:
-    from ..archives import iter_files
-
-    wanted = f"annotations/{split}.txt"
-    for member, reader in iter_files(path, select=lambda m: m.name == wanted):
-        label = f"{path}!{member.name}"
-        if member.size > MAX_LIST_BYTES:
-            raise FormatError(
-                f"{label}: {member.size} bytes, a list file holds at most {MAX_LIST_BYTES}"
-            )
-        return parse_list(reader.read(MAX_LIST_BYTES + 1), breeds, label)
-    raise FormatError(
-        f"{path}: no member {wanted}; is this the Oxford-IIIT Pet annotations.tar.gz? Delete "
-        "it and download it again"
+    data, label = read_list(
+        path, f"annotations/{split}.txt", "the Oxford-IIIT Pet annotations.tar.gz", MAX_LIST_BYTES
     )
+    return parse_list(data, breeds, label)
 
 
 def _records(path: Path, listed: dict[str, ListEntry], seen: _Pass) -> Iterator[Record]:
