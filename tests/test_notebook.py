@@ -4,8 +4,6 @@ picture (_repr_png_), split.grid (the CLI's picture), for every kind of split (i
 from __future__ import annotations
 
 import base64
-import copy
-import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -28,23 +26,9 @@ URI = re.compile(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'")
 
 
 def _boxed(tmp_path: Path, server: LoopbackServer) -> str:
-    from imagesets.testing.svhn_full import write_fake_svhn_full
+    from imagesets.testing.svhn_full import register_fake_svhn_full
 
-    entry = copy.deepcopy(catalog.builtin_entry("svhn-full"))
-    entry["name"], entry["aliases"] = "nb-boxed", []
-    for split, n in (("train", 7), ("test", 3), ("extra", 2)):
-        entry["splits"][split]["count"] = n
-        path = tmp_path / f"{split}.tar.gz"
-        write_fake_svhn_full(path, n, seed=n)
-        data = path.read_bytes()
-        server.add(f"/full/{path.name}", data)
-        file = next(f for f in entry["editions"][0]["files"] if f["name"] == path.name)
-        file.update(
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            urls=[server.url(f"/full/{path.name}")],
-        )
-    return catalog.register(entry).name
+    return register_fake_svhn_full("nb-boxed", tmp_path, server)
 
 
 @pytest.fixture(params=["arrays", "packed", "boxed"])

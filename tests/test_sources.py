@@ -9,8 +9,6 @@ ArgumentError saying to pass it.
 from __future__ import annotations
 
 import ast
-import copy
-import hashlib
 import json
 import pickle
 from collections.abc import Callable, Iterator
@@ -62,23 +60,9 @@ def _tree(tmp_path: Path) -> Path:
 
 
 def _boxed(tmp_path: Path, server: LoopbackServer) -> str:
-    from imagesets.testing.svhn_full import write_fake_svhn_full
+    from imagesets.testing.svhn_full import register_fake_svhn_full
 
-    entry = copy.deepcopy(catalog.builtin_entry("svhn-full"))
-    entry["name"], entry["aliases"] = "src-boxed", []
-    for split, n in (("train", 7), ("test", 3), ("extra", 2)):
-        entry["splits"][split]["count"] = n
-        path = tmp_path / f"{split}.tar.gz"
-        write_fake_svhn_full(path, n, seed=n)
-        data = path.read_bytes()
-        server.add(f"/full/{path.name}", data)
-        file = next(f for f in entry["editions"][0]["files"] if f["name"] == path.name)
-        file.update(
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            urls=[server.url(f"/full/{path.name}")],
-        )
-    return catalog.register(entry).name
+    return register_fake_svhn_full("src-boxed", tmp_path, server)
 
 
 @pytest.fixture(params=KINDS)

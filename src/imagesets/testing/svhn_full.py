@@ -200,3 +200,29 @@ def write_fake_svhn_full(
     order = rng.permutation(len(members))
     write_tar(path, [members[k] for k in order], folder=f"{split}/")
     return FakeSvhnFull(pngs, shapes, boxes, offsets)
+
+
+def register_fake_svhn_full(name: str, folder: Path, server: Any) -> str:
+    """Register a copy of the built-in ``svhn-full`` entry as ``name``, its train (7), test
+    (3) and extra (2) archives written as fakes in ``folder`` and served by ``server`` (an
+    :class:`imagesets.testing.server.LoopbackServer`) at ``/full/<file>``; returns the name."""
+    import copy
+    import hashlib
+
+    from .. import catalog
+
+    entry = copy.deepcopy(catalog.builtin_entry("svhn-full"))
+    entry["name"], entry["aliases"] = name, []
+    for split, n in (("train", 7), ("test", 3), ("extra", 2)):
+        entry["splits"][split]["count"] = n
+        path = folder / f"{split}.tar.gz"
+        write_fake_svhn_full(path, n, seed=n)
+        data = path.read_bytes()
+        server.add(f"/full/{path.name}", data)
+        file = next(f for f in entry["editions"][0]["files"] if f["name"] == path.name)
+        file.update(
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            urls=[server.url(f"/full/{path.name}")],
+        )
+    return catalog.register(entry).name
