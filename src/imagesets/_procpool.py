@@ -369,6 +369,10 @@ def _rebuilt(answer: Any, k: int, pid: int | None) -> BaseException:
     """The exception a worker sent (see :func:`_portable`), noted with where it came from."""
     state, summary, text = answer
     exc: BaseException
+    # ``state`` was pickled by our own worker process (started by this process) and came over
+    # the same pipe whose ``recv`` already unpickles every message; it is never downloaded
+    # data, so the restricted unpickler of downloaded pickles (``_pickle``) does not apply
+    # (and would refuse the exception classes this must rebuild).
     try:
         cls, args, attrs = pickle.loads(state) if state is not None else (None, (), {})
     except Exception:
