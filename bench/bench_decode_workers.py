@@ -15,8 +15,10 @@ its worker processes, so it shows the overhead of each way even on a busy machin
   2 processes       feed(workers=2, executor="processes"): shared-memory batches, each copied
                     out of its ring slot (the served rule)
   2 processes view  the same pool without the copy-out (what the copy costs)
-  split default     (b) only: what ``split.batches(size=224)`` does today: one feed thread,
-                    each batch decoded by the source's own 2 threads (``take``)
+  split default     (b) only: what ``split.batches(size=224)`` does: the feed's defaults over
+                    a source with 2 decode threads of its own (a packed split's); the feed
+                    decodes each batch on one of its threads (until 2026-12-01 the split used
+                    one feed thread and the source's 2 threads per batch: 1.66x)
 
 Each epoch starts its own workers (forkserver), so process start-up is included. The test data
 is built in a temporary folder and removed at the end.
@@ -138,7 +140,7 @@ def runs(images: Any, labels: np.ndarray, threaded: Any = None) -> dict[str, Cal
         "2 processes view": lambda: epoch_views(images, labels, 2),
     }
     if threaded is not None:
-        jobs["split default"] = lambda: epoch(threaded, labels, workers=1, executor="threads")
+        jobs["split default"] = lambda: epoch(threaded, labels)
     return jobs
 
 

@@ -211,20 +211,90 @@ def test_executor_options_are_accepted() -> None:
     assert BatchOptions(8).executor is None
 
 
-def test_a_packed_split_with_processes_keeps_a_process_per_core(source: DecodedImages) -> None:
-    """Split feeds decode a packed split on one feed thread (the source's own threads do the
-    work), but ``executor="processes"`` must not be cut to one process."""
+def test_a_packed_split_keeps_the_feeds_workers_and_chosen_rows_get_one(
+    source: DecodedImages,
+) -> None:
+    """Split feeds leave a packed split to the feed's default (a decoding thread or process
+    per core), but gather chosen rows of an array on one feed thread."""
+    from imagesets.lazy_images import GatheredRows
     from imagesets.split_feeds import SplitFeeds
 
-    class Packed:
-        def pixels(self, size: int | None = None) -> DecodedImages:
-            return source
+    class Split:
+        def __init__(self, pixels: Any) -> None:
+            self.got = pixels
 
-    procs: dict[str, Any] = {"executor": "processes"}
-    threads: dict[str, Any] = {}
-    SplitFeeds._feed(Packed(), SIZE, procs)  # type: ignore[arg-type]
-    SplitFeeds._feed(Packed(), SIZE, threads)  # type: ignore[arg-type]
-    assert "workers" not in procs and threads["workers"] == 1
+        def pixels(self, size: int | None = None) -> Any:
+            return self.got
+
+    rows = GatheredRows(np.zeros((4, 2, 2), np.uint8), np.arange(4, dtype=np.int64))
+    for executor in (None, "processes"):
+        packed: dict[str, Any] = {"executor": executor}
+        SplitFeeds._feed(Split(source), SIZE, packed)  # type: ignore[arg-type]
+        assert "workers" not in packed
+    gathered: dict[str, Any] = {}
+    SplitFeeds._feed(Split(rows), None, gathered)  # type: ignore[arg-type]
+    assert gathered["workers"] == 1
+    mine: dict[str, Any] = {"workers": 3}
+    SplitFeeds._feed(Split(rows), None, mine)  # type: ignore[arg-type]
+    assert mine["workers"] == 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_sources_own_threads_give_way_to_the_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """A source that decodes each ``take`` on its own threads (a packed split: all cores)
+    decodes on one thread inside a feed, so ``workers`` threads are all there are; the
+    batches are the same bytes, and the source itself keeps its threads."""
+    import threading
+
+    own = _packed(tmp_path / "data.bin").source.on_threads(3).pixels(SIZE, "test")
+    seen: list[tuple[int, str]] = []
+    real = PackedSource._take_sized
+
+    def spy(self: PackedSource, rows: Any, size: int) -> Any:
+        seen.append((self._workers, threading.current_thread().name))
+        return real(self, rows, size)
+
+    monkeypatch.setattr(PackedSource, "_take_sized", spy)
+    got = _epoch(own, workers=workers)
+    assert {w for w, _ in seen} == {1}
+    assert all(name.startswith("imagesets") for _, name in seen)
+    seen.clear()
+    own.take(np.arange(4))
+    assert seen[0][0] == 3
+    monkeypatch.setattr(PackedSource, "_take_sized", real)
+    _same(got, _epoch(_packed(tmp_path / "other.bin"), workers=workers))
+
+
+def test_worker_processes_get_a_one_thread_source(
+    source: DecodedImages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each decode process decodes on one thread, not on a pool of its own per process."""
+    sent: list[Any] = []
+
+    def record(images: Any, batches: Any, workers: int, prefetch: int) -> Iterator[Any]:
+        sent.append(images)
+        yield from ()
+
+    monkeypatch.setattr(_procpool, "decoded_batches", record)
+    _epoch(source.on_threads(3), workers=2, executor="processes")
+    assert [s.source._workers for s in sent] == [1]
+
+
+def test_on_threads_shares_the_blob_and_checks_its_count(source: DecodedImages) -> None:
+    more = source.on_threads(4)
+    assert more.source._workers == 4 and source.source._workers == 1
+    assert more.source._data is source.source._data
+    assert np.array_equal(more.take(np.arange(N)), source.take(np.arange(N)))
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ArgumentError, match="workers: expected an int >= 1"):
+            source.source.on_threads(bad)  # type: ignore[arg-type]
+    rows = np.arange(4, dtype=np.int64)
+    from imagesets.lazy_images import GatheredRows
+
+    gathered = GatheredRows(np.zeros((4, 2, 2), np.uint8), rows)
+    assert gathered.on_threads(2) is gathered
 
 
 def test_chosen_rows_of_an_array_are_gathered_in_this_process(

@@ -285,10 +285,21 @@ def feed(
         return (task() for task in _tasks(images, labels, plan, conv, options.transform, parts))
     workers = options.workers or default_workers()
     prefetch = options.prefetch or 2 * workers
+    images = _one_thread_each(images)
     if _executor(images, options.executor, workers) == "processes":
         return _processes(images, labels, plan, conv, options.transform, workers, prefetch)
     tasks = _tasks(images, labels, plan, conv, options.transform, 1)
     return _decoding(_threaded(tasks, workers, prefetch))
+
+
+def _one_thread_each(images: SampleSource) -> SampleSource:
+    """``images`` decoding each ``take`` on the calling thread: the feed's ``workers`` are the
+    parallelism, so a packed split's own thread pool (all cores) would only oversubscribe them
+    (2 feed threads over a 2-thread source decoded 1.66x one thread, over one-thread takes
+    1.89x: bench/bench_decode_workers.py)."""
+    from .lazy_images import LazyImages
+
+    return images.on_threads(1) if isinstance(images, LazyImages) else images
 
 
 def _decoding(results: Iterator[_T]) -> Iterator[_T]:

@@ -70,6 +70,11 @@ class LazyImages(ABC):
     def token(self) -> tuple[object, ...]:
         """A stable name of the content, for dask's task names."""
 
+    def on_threads(self, workers: int) -> LazyImages:
+        """The same images, each :meth:`take` run on ``workers`` threads of its own (rows that
+        are only gathered have none: ``self``)."""
+        return self
+
     def __getitem__(self, key: Any) -> U8:
         rest: tuple[Any, ...] = ()
         if isinstance(key, tuple):
@@ -108,6 +113,11 @@ class DecodedImages(LazyImages):
     def one(self, i: int) -> U8:
         """Image ``i`` decoded to ``(size, size, 3)``."""
         return self.source.image(i, size=self.size)
+
+    def on_threads(self, workers: int) -> DecodedImages:
+        """The same images over :meth:`EncodedSource.on_threads` ``(workers)`` (the blob is
+        shared, not copied)."""
+        return DecodedImages(self.source.on_threads(workers), self.size)
 
     def token(self) -> tuple[object, ...]:
         """A stable name of the decoded content (see :meth:`EncodedSource.token`)."""

@@ -33,7 +33,6 @@ array-likes (:class:`LazyImages`, :class:`DecodedImages`, :class:`GatheredRows`)
 
 from __future__ import annotations
 
-import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -300,10 +299,26 @@ class EncodedSource(ImageSource):
                 pass
         return batch
 
+    def _clone(self: _S) -> _S:
+        """A shallow copy sharing the blob (``copy.copy`` would pickle a mapped blob as its
+        path and map the file again)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def on_threads(self: _S, workers: int) -> _S:
+        """This source with :meth:`take` decoding on ``workers`` threads (int >= 1), over the
+        same blob (no bytes copied)."""
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ArgumentError(f"workers: expected an int >= 1, found {workers!r}")
+        clone = self._clone()
+        clone._workers = workers
+        return clone
+
     def select(self: _S, rows: Rows) -> _S:
         """A source of the images ``rows`` over the same blob (no bytes copied)."""
         base = self._rows if self._rows is not None else np.arange(len(self), dtype=np.int64)
-        clone = copy.copy(self)
+        clone = self._clone()
         clone._rows = np.ascontiguousarray(base[rows], dtype=np.int64)
         return clone
 

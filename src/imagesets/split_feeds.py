@@ -45,11 +45,14 @@ class SplitFeeds:
         def __getitem__(self, index: slice) -> Split: ...
 
     def _feed(self, size: int | None, kwargs: dict[str, Any]) -> Pixels:
-        """The pixels to batch; a packed source decodes on all cores itself and chosen rows
-        are one vectorised gather a batch, so one batching thread (``workers=1``) unless
-        asked otherwise (``executor="processes"`` keeps the default: a process per core)."""
+        """The pixels to batch; chosen rows of an array are one vectorised gather a batch, so
+        one batching thread (``workers=1``) unless asked otherwise. A packed split keeps the
+        feed's default: a decoding thread (or process) per core, each decoding whole batches
+        on its own (see :func:`imagesets.batching.feed`)."""
+        from .lazy_images import GatheredRows
+
         pixels = self.pixels(size)
-        if not isinstance(pixels, np.ndarray) and kwargs.get("executor") != "processes":
+        if isinstance(pixels, GatheredRows):
             kwargs.setdefault("workers", 1)
         return pixels
 
