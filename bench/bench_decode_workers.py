@@ -23,16 +23,20 @@ its worker processes, so it shows the overhead of each way even on a busy machin
 Each epoch starts its own workers (forkserver), so process start-up is included. The test data
 is built in a temporary folder and removed at the end.
 
-    python bench/bench_decode_workers.py --count 2048 --repeat 5
+    python bench/bench_decode_workers.py --count 6144 --batch 64 --repeat 7   # steady state, ~8 min
+    python bench/bench_decode_workers.py --count 2048 --repeat 5             # quicker, noisier
 
 Measured 2026-11-30 (--count 2048 --repeat 7, 2 cores shared with other jobs; "1 thread" ->
 "2 threads", median img/s): with OpenCV's default pool (one thread per core) the one-thread row
-already uses ~1.2 cores (CPU ms/img above wall ms/img: OpenCV spreads each resize over its own
-pool, which mostly waits), so 2 threads gave folder 806 -> 1316 / 835 -> 1423 (1.63x, 1.70x in
-two runs), packed 1896 -> 3034 / 2111 -> 3381 (1.60x, 1.60x); with --cv-threads 1, folder
-813 -> 1534 / 806 -> 1535 (1.89x, 1.90x), packed 1805 -> 3186 / 1824 -> 3529 (1.77x, 1.93x),
-and 0.2-0.3 ms less CPU per image. The Python glue left per image with the GIL held is 2-4 % of its
-CPU time (decode_into), so the GIL no longer bounds 2 threads (Amdahl: >= 1.93x).
+already used ~1.2 cores, so 2 threads gave 1.60-1.70x; with --cv-threads 1, 1.77-1.93x. The
+feed has run OpenCV single-threaded during decode epochs since (imaging_into.one_opencv_thread).
+
+Measured 2026-12-01, steady state (--count 6144 --batch 64 --repeat 7, load average < 1 before
+each run), three runs: folder 835 -> 1593 (1.91x), 819 -> 1601 (1.95x); packed 1899 -> 3585
+(1.89x), 1891 -> 3392 (1.79x, its min rows show a disturbed round), 1778 -> 3356 (1.89x);
+2 processes 1.78-1.81x (folder), 1.55-1.66x (packed); split default 1.80x and 1.89x (was 1.66x
+with one feed thread over the source's own 2 threads). CPU ms per image rises 2-9 % from 1 to 2
+threads (the GIL-held Python glue is 2-4 % of an image), which is what bounds 2 threads below 2x.
 """
 
 from __future__ import annotations

@@ -92,11 +92,12 @@ class BatchOptions:
             worker draws the same permutation and the shards stay disjoint.
         transform: ``transform(images, rng) -> images`` run on each converted batch with
             ``rng = BatchPlan.rng(batch_number)``, so augmentation is reproducible per seed.
-        workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores) and batches
-            in flight (default: twice the workers); while they decode, OpenCV runs single-threaded
-            (restored after the epoch: ``imaging_into.one_opencv_thread``). For an array,
-            ``workers`` threads share the conversion of each batch (``normalize``, ``dtype``,
-            ``layout``) by row blocks (default: all cores, at most 4; the fill is memory-bound). On
+        workers, prefetch: threads decoding a :class:`SampleSource` (default: all cores), each
+            a whole batch (a packed split's own decode threads give way: one thread a ``take``),
+            and batches in flight (default: twice the workers); while they decode, OpenCV runs
+            single-threaded (restored after the epoch: ``imaging_into.one_opencv_thread``). For
+            an array, ``workers`` threads share the conversion of each batch (``normalize``,
+            ``dtype``, ``layout``) by row blocks (default: all cores, at most 4; memory-bound). On
             2 idle cores the second thread makes a CIFAR float32 NCHW epoch 1.35x faster; with the
             other core busy it costs 15 % (bench/bench_torchvision.py): pass ``workers=1`` when
             other processes hold the cores. ``prefetch`` is unused.
@@ -107,8 +108,8 @@ class BatchOptions:
             pixel array is pickled, each served batch is a fresh copy out of its buffer; the
             source must be picklable, as the packed stores are: a memory-mapped blob pickles
             as its path). None (default) is threads: on the 2-core machine of
-            bench/bench_decode_workers.py, 2 threads decoded JPEGs to 224 at 1.58-1.83x one
-            thread and 2 processes at 1.21-1.58x (OpenCV and simplejpeg leave little under the
+            bench/bench_decode_workers.py, 2 threads decoded JPEGs to 224 at 1.79-1.95x one
+            thread and 2 processes at 1.55-1.81x (OpenCV and simplejpeg leave little under the
             GIL; processes pay a start per epoch, fresh shared pages and the copy out); try
             processes when a decoder holds the GIL. Arrays, and chosen rows of one, are always
             gathered in this process.
