@@ -37,9 +37,10 @@ def to_dask(
 
     ``images`` (N, H, W[, C]) is wrapped as it is (a ``np.memmap`` stays on disk and is read
     chunk by chunk when computed; a :class:`~imagesets.sources.DecodedImages` decodes a chunk's
-    images when computed); ``chunks`` is the number of samples per chunk, or "auto"
-    for dask's configured chunk size. ``labels`` (N,) gets the same chunks along N, so the two
-    arrays stay aligned under ``map_blocks`` and ``blockwise``. Values and dtypes are unchanged.
+    images when computed, on the dask worker's thread); ``chunks`` is the number of samples
+    per chunk, or "auto" for dask's configured chunk size. ``labels`` (N,) gets the same chunks
+    along N, so the two arrays stay aligned under ``map_blocks`` and ``blockwise``. Values and
+    dtypes are unchanged.
     """
     da: Any = require("dask.array", "dask", "imagesets.adapters.dask")
     labels = np.asarray(labels)
@@ -50,6 +51,8 @@ def to_dask(
         )
     if chunks != "auto" and (isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1):
         raise ArgumentError(f"chunks: expected an int >= 1 or 'auto', found {chunks!r}")
+    if isinstance(images, LazyImages):  # one thread a chunk: dask's threads are the parallelism
+        images = images.on_threads(1)
     x = da.from_array(_Chunks(images), chunks=(chunks,) + (-1,) * (images.ndim - 1))
     y = da.from_array(_Chunks(labels), chunks=(x.chunks[0],))
     return x, y

@@ -277,8 +277,8 @@ def _read_rows(batch: Mapping[str, Array], *, recipe: PortableSplit, size: int |
     split = recipe.open()
     ids = np.asarray(batch["id"], dtype=np.int64)
     pixels = split.pixels(size)
-    if isinstance(pixels, LazyImages):
-        images = pixels.take(ids)
+    if isinstance(pixels, LazyImages):  # one thread: Ray's tasks (a CPU each) are the parallelism
+        images = pixels.on_threads(1).take(ids)
     elif len(ids) and ids[-1] - ids[0] == len(ids) - 1:
         images = np.array(pixels[int(ids[0]) : int(ids[-1]) + 1])
     else:
