@@ -11,6 +11,7 @@ import imagesets
 from imagesets import catalog
 from imagesets.cli import main
 from imagesets.errors import ArgumentError, FetchError
+from imagesets.imaging import backends
 from imagesets.testing.images import make_fake_tree
 
 SPEC = {
@@ -39,6 +40,7 @@ def test_fixed_size_arrays_with_label_paths_and_skips(tree: Path) -> None:
     assert np.bincount(train.labels, minlength=3).tolist() == [4, 3, 2]
     assert sorted(s["reason"] for s in train.skipped) == ["not an image", "truncated", "zero bytes"]
     assert len(test) == 5 and not test.skipped
+    assert train.manifest["imaging"] == backends()  # which libraries decoded and resized
 
 
 def test_label_depth_cuts_the_paths(tree: Path) -> None:
@@ -50,6 +52,7 @@ def test_packed_store_decodes_on_access_and_batches(tree: Path) -> None:
     ds = imagesets.from_folder(tree, progress=False)
     train = ds["train"]
     assert train.packed and len(train) == 9
+    assert train.manifest["imaging"] == backends()
     image, label = train[0]
     assert image.ndim == 3 and image.shape[2] == 3 and int(label) == 0
     x, y = next(iter(train.batches(4, size=24, shuffle=False)))

@@ -18,7 +18,7 @@ from imagesets.formats.image_sink import (
     Record,
     write_images,
 )
-from imagesets.imaging import decode, encode
+from imagesets.imaging import backends, decode, encode
 from imagesets.packed import PackedImages
 from imagesets.testing import MemoryWriter
 from imagesets.testing.images import photo
@@ -50,7 +50,7 @@ def test_fixed_with_unknown_count_checks_first_and_skips_with_reasons() -> None:
     source = _source([GOOD[0], BAD, GOOD[1], b"", GOOD[2]])
     out, done = MemoryWriter(), []
     written = write_images(source, _options(size=16), out, done.append)
-    assert written.count == 3 and written.extras == {}
+    assert written.count == 3 and written.extras == {"imaging": backends()}
     assert written.skipped == (Skip("r1", "truncated"), Skip("r3", "zero bytes"))
     assert out.arrays["labels"].tolist() == [0, 2, 1]
     for row, data in enumerate([GOOD[0], GOOD[1], GOOD[2]]):
@@ -93,7 +93,7 @@ def test_packed_keeps_originals_and_uses_known_shapes() -> None:
     written = write_images(ImageSource("z", records), _options(), out, lambda n: None)
     assert written.count == 2 and written.skipped == (Skip("b", "truncated"),)
     data = out.blobs["data"].getvalue()
-    assert written.extras == {"max_side": None, "bytes": len(data)}
+    assert written.extras == {"max_side": None, "bytes": len(data), "imaging": backends()}
     packed = PackedImages(data, out.arrays["offsets"])
     assert packed.raw(0) == GOOD[0] and packed.raw(1).startswith(b"not decoded")
     assert out.arrays["shapes"].tolist() == [[30, 40], [7, 9]]
@@ -172,3 +172,22 @@ def test_one_reader_per_image_source_and_old_names_alias_it() -> None:
     for old, new in ALIASES.items():
         assert READERS[old] == READERS[new] and READER_OPTIONS[old] == READER_OPTIONS[new]
     assert len(set(READERS.values())) == len(READERS) - len(ALIASES) == 16
+
+
+def test_backends_name_the_libraries_that_decode_and_resize(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cv2
+    import PIL
+    import simplejpeg
+
+    from imagesets import imaging
+
+    assert backends() == {
+        "decoder": f"simplejpeg {simplejpeg.__version__} (JPEG), Pillow {PIL.__version__}",
+        "resizer": f"OpenCV {cv2.__version__}",
+    }
+    monkeypatch.setattr(imaging, "_cv2", lambda: None)
+    monkeypatch.setattr(imaging, "_simplejpeg", lambda: None)
+    pillow = f"Pillow {PIL.__version__}"
+    assert backends() == {"decoder": pillow, "resizer": f"{pillow} (BILINEAR)"}

@@ -19,7 +19,7 @@ from imagesets.formats.imagenet import (
     imagenet_classes,
     read_split,
 )
-from imagesets.imaging import decode, probe
+from imagesets.imaging import backends, decode, probe
 from imagesets.packed import PackedImages
 from imagesets.testing import MemoryWriter
 from imagesets.testing.imagenet import (
@@ -139,7 +139,7 @@ def test_packed_round_trip_keeps_original_bytes(fake: FakeIlsvrc, split: str) ->
     assert [images.raw(i) for i in range(len(images))] == [fake.files[n] for n in names]
     assert out.arrays["labels"].tolist() == labels.tolist()
     assert out.arrays["shapes"].tolist() == [[20, 28]] * len(names)
-    assert facts.extras == {"max_side": None, "bytes": len(data)}
+    assert facts.extras == {"max_side": None, "bytes": len(data), "imaging": backends()}
     assert [s.reason for s in facts.skipped or ()] == ["truncated"]
     assert sum(done) == len(names) + 1
 

@@ -58,6 +58,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "UndecodableImageError",
+    "backends",
     "check",
     "decode",
     "default_workers",
@@ -345,6 +346,19 @@ def _cv2() -> ModuleType | None:
         return importlib.import_module("cv2")
     except ImportError:
         return None
+
+
+def backends() -> dict[str, str]:
+    """Which libraries decode and resize here, with their versions: ``{"decoder": ...,
+    "resizer": ...}``, recorded in the manifest of every split the image sink writes (OpenCV's
+    and Pillow's resizes differ by 1-2 grey levels, so a cache says which made it)."""
+    import PIL
+
+    pillow = f"Pillow {PIL.__version__}"
+    sj, cv2 = _simplejpeg(), _cv2()
+    decoder = f"simplejpeg {sj.__version__} (JPEG), {pillow}" if sj is not None else pillow
+    resizer = f"OpenCV {cv2.__version__}" if cv2 is not None else f"{pillow} (BILINEAR)"
+    return {"decoder": decoder, "resizer": resizer}
 
 
 #: From this shrink factor on, OpenCV's bilinear resize would skip source pixels (aliasing; on

@@ -19,6 +19,10 @@ way for all of them, with the options :class:`ImageOptions` parses once (``size`
   ``(N,)`` and ``shapes`` int64 ``(N, 2)`` (stored height, width); ``max_side`` and ``bytes``
   (the data size) are returned as extras for the manifest.
 
+Either way the manifest's ``imaging`` says which libraries decoded and resized, with their
+versions (:func:`imagesets.imaging.backends`): OpenCV's and Pillow's resizes differ by 1-2 grey
+levels, so two caches of one tree made with and without the ``fast`` extra are told apart.
+
 Decoding runs on ``workers`` threads (default: every core this process may use) with at most
 ``4 * workers`` records in flight, so image memory does not grow with N. A record that does not
 decode is left out and returned as a :class:`~imagesets.formats.Skip` with its reason, unless
@@ -49,6 +53,7 @@ from .._parallel import unit_engine
 from ..errors import FormatError
 from ..imaging import (
     UndecodableImageError,
+    backends,
     check,
     decode,
     default_workers,
@@ -336,11 +341,13 @@ def write_images(
         FormatError: the count is not ``source.count``, or a checked record no longer decodes.
     """
     skipped: list[Skip] = []
+    imaging: dict[str, JSON] = {**backends()}
     if opts.size is not None:
         count = _write_fixed(source, opts, out, progress, skipped)
-        return Written(count, tuple(skipped), {})
+        return Written(count, tuple(skipped), {"imaging": imaging})
     count, nbytes = _write_packed(source, opts, out, progress, skipped)
-    return Written(count, tuple(skipped), {"max_side": opts.max_side, "bytes": nbytes})
+    extras: dict[str, JSON] = {"max_side": opts.max_side, "bytes": nbytes, "imaging": imaging}
+    return Written(count, tuple(skipped), extras)
 
 
 def write_rows(
