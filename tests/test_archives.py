@@ -57,7 +57,8 @@ def test_members_and_reads_round_trip(tmp_path: Path, suffix: str) -> None:
     assert {m.name: m.size for m in listed if not m.is_dir} == {k: len(v) for k, v in FILES.items()}
     read = {m.name: r.read() for m, r in archives.iter_files(path)}
     assert read == FILES
-    assert archives.read_member(path, "./root/sub/b.bin") == FILES["root/sub/b.bin"]
+    got = archives.read_members(path, {"./root/sub/b.bin": 1 << 20}, what="the test archive")
+    assert got == {"./root/sub/b.bin": FILES["root/sub/b.bin"]}
 
 
 @pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
@@ -142,10 +143,48 @@ def test_not_an_archive_and_unknown_suffix(tmp_path: Path) -> None:
         list(archives.members(tmp_path / "file.rar"))
 
 
+@pytest.mark.parametrize("suffix", [".tar", ".tar.gz", ".zip"])
+def test_read_members_bounds_each_member_and_stops_once_all_are_found(
+    tmp_path: Path, suffix: str
+) -> None:
+    what = "the test archive"
+    path = _archive(tmp_path, suffix, {**FILES, "root/late.txt": b"after"})
+    size = len(FILES["root/sub/b.bin"])
+    got = archives.read_members(path, {"root/sub/b.bin": size, "root/a.txt": 6}, what=what)
+    assert got == {"root/sub/b.bin": FILES["root/sub/b.bin"], "root/a.txt": b"alpha\n"}
+    with pytest.raises(FormatError, match=rf"!root/sub/b\.bin: {size} bytes, expected at most "
+                       rf"{size - 1}; is this the test archive\?"):  # fmt: skip
+        archives.read_members(path, {"root/sub/b.bin": size - 1}, what=what)
+    with pytest.raises(FormatError, match="no member root/nope, root/zzz; is this the test"):
+        archives.read_members(path, {"root/zzz": 1, "root/a.txt": 9, "root/nope": 1}, what=what)
+
+
+def test_read_members_refuses_a_member_stored_twice_and_never_reads_past_the_last(
+    tmp_path: Path,
+) -> None:
+    def tar(name: str, members: list[tuple[str, bytes]]) -> Path:
+        with tarfile.open(tmp_path / name, "w") as out:
+            for member, data in members:
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                out.addfile(info, io.BytesIO(data))
+        return tmp_path / name
+
+    what = "the test archive"
+    twice = tar("twice.tar", [("a", b"1"), ("a", b"2"), ("b", b"3")])
+    with pytest.raises(FormatError, match=r"twice\.tar!a: the member occurs twice"):
+        archives.read_members(twice, {"a": 9, "b": 9}, what=what)
+    cut = tar("cut.tar", [("list.txt", b"x y\n"), ("big.bin", bytes(50_000))])
+    cut.write_bytes(cut.read_bytes()[:20_000])  # truncated inside big.bin
+    assert archives.read_members(cut, {"list.txt": 10}, what=what) == {"list.txt": b"x y\n"}
+    with pytest.raises(FormatError):
+        archives.read_members(cut, {"list.txt": 10, "big.bin": 60_000}, what=what)
+
+
 def test_read_member_missing_and_extract_into_non_empty_target(tmp_path: Path) -> None:
     path = _archive(tmp_path, ".tar")
-    with pytest.raises(FormatError, match="no file member 'root/nope'"):
-        archives.read_member(path, "root/nope")
+    with pytest.raises(FormatError, match=r"no member root/nope; is this the test archive\?"):
+        archives.read_members(path, {"root/nope": 10, "root/a.txt": 10}, what="the test archive")
     target = tmp_path / "full"
     target.mkdir()
     (target / "keep").write_text("x")

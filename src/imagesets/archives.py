@@ -29,7 +29,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Protocol, cast
@@ -45,7 +45,7 @@ __all__ = [
     "iter_tar_stream",
     "members",
     "open_range",
-    "read_member",
+    "read_members",
     "safe_name",
     "tar_index",
 ]
@@ -323,15 +323,41 @@ def iter_files(
             yield member, reader
 
 
-def read_member(archive: Path, name: str) -> bytes:
-    """The bytes of member ``name`` (a POSIX path; a leading ``./`` is ignored).
+def read_members(archive: Path, caps: Mapping[str, int], *, what: str) -> dict[str, bytes]:
+    """The bytes of the file members named in ``caps`` (POSIX paths; a leading ``./`` is
+    ignored), each at most its cap in bytes, in one pass that stops once all are found (a list
+    file near the start of a 5 GB ``.tar.gz`` is read without decompressing the rest).
 
-    Raises :class:`FormatError` if the archive has no such file.
+    Args:
+        archive: any archive :func:`iter_files` reads.
+        caps: member name -> most bytes it may hold (int >= 0).
+        what: what ``archive`` should be (``"food-101.tar.gz"``), for the messages.
+
+    Returns:
+        The bytes of each member, keyed by its name as given in ``caps``.
+
+    Raises:
+        FormatError: a member is larger than its cap, occurs twice before the last one is
+            found, or is missing (every missing name in one message).
     """
-    wanted = safe_name(name, str(archive))
-    for _member, reader in iter_files(archive, select=lambda m: m.name == wanted):
-        return reader.read()
-    raise FormatError(f"{archive}: no file member {name!r}; check the archive and the name")
+    label = str(archive)
+    names = {safe_name(name, label): name for name in caps}
+    found: dict[str, bytes] = {}
+    for member, reader in iter_files(archive, select=lambda m: m.name in names):
+        where, cap = f"{label}!{member.name}", caps[names[member.name]]
+        if names[member.name] in found:
+            raise FormatError(f"{where}: the member occurs twice in the archive")
+        data = reader.read(cap + 1)
+        if member.size > cap or len(data) > cap:
+            size = max(member.size, len(data))
+            raise FormatError(f"{where}: {size} bytes, expected at most {cap}; is this {what}?")
+        found[names[member.name]] = data
+        if len(found) == len(names):
+            return found
+    missing = ", ".join(sorted(n for n in names if names[n] not in found))
+    raise FormatError(
+        f"{label}: no member {missing}; is this {what}? Delete it and download it again"
+    )
 
 
 # --------------------------------------------------------------------------------------------

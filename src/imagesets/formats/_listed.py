@@ -9,31 +9,9 @@ from typing import TypeVar
 
 from ..errors import FormatError
 
-__all__ = ["listed_images", "read_list"]
+__all__ = ["listed_images"]
 
 T = TypeVar("T")
-
-
-def read_list(path: Path, wanted: str, what: str, max_bytes: int) -> tuple[bytes, str]:
-    """The bytes of the list file ``wanted`` (a member of the archive ``path``, at most
-    ``max_bytes``) and its label ``path!member`` for error messages.
-
-    Raises:
-        FormatError: the member is larger than ``max_bytes``, or missing (the message asks
-            whether ``path`` is ``what``).
-    """
-    from ..archives import iter_files
-
-    for member, reader in iter_files(path, select=lambda m: m.name == wanted):
-        label = f"{path}!{member.name}"
-        if member.size > max_bytes:
-            raise FormatError(
-                f"{label}: {member.size} bytes, a list file holds at most {max_bytes}"
-            )
-        return reader.read(max_bytes + 1), label
-    raise FormatError(
-        f"{path}: no member {wanted}; is this {what}? Delete it and download it again"
-    )
 
 
 def listed_images(

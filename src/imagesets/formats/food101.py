@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
-from ._listed import listed_images, read_list
+from ._listed import listed_images
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
 __all__ = ["ROOT", "SPLITS", "parse_list", "read_split"]
@@ -77,10 +77,11 @@ def parse_list(data: bytes, index: dict[str, int], label: str) -> dict[str, int]
 
 
 def _read_list(path: Path, split: str, index: dict[str, int]) -> dict[str, int]:
-    data, label = read_list(
-        path, f"{ROOT}/meta/{split}.txt", "the Food-101 food-101.tar.gz", MAX_LIST_BYTES
-    )
-    return parse_list(data, index, label)
+    from ..archives import read_members
+
+    name = f"{ROOT}/meta/{split}.txt"
+    data = read_members(path, {name: MAX_LIST_BYTES}, what="the Food-101 food-101.tar.gz")
+    return parse_list(data[name], index, f"{path}!{name}")
 
 
 def _records(path: Path, listed: dict[str, int]) -> Iterator[Record]:

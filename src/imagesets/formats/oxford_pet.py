@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import CatalogError, FormatError
 from . import ReadRequest, ReadResult, SplitWriter
-from ._listed import listed_images, read_list
+from ._listed import listed_images
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
 __all__ = ["SPECIES", "SPLITS", "ListEntry", "parse_list", "read_split"]
@@ -129,10 +129,11 @@ def parse_list(data: bytes, breeds: tuple[str, ...], label: str) -> list[ListEnt
 
 
 def _read_list(path: Path, split: str, breeds: tuple[str, ...]) -> list[ListEntry]:
-    data, label = read_list(
-        path, f"annotations/{split}.txt", "the Oxford-IIIT Pet annotations.tar.gz", MAX_LIST_BYTES
-    )
-    return parse_list(data, breeds, label)
+    from ..archives import read_members
+
+    name, what = f"annotations/{split}.txt", "the Oxford-IIIT Pet annotations.tar.gz"
+    data = read_members(path, {name: MAX_LIST_BYTES}, what=what)
+    return parse_list(data[name], breeds, f"{path}!{name}")
 
 
 def _records(path: Path, listed: dict[str, ListEntry], seen: _Pass) -> Iterator[Record]:

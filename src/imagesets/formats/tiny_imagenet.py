@@ -84,27 +84,11 @@ def _wnid_option(request: ReadRequest) -> frozenset[str]:
 
 def _texts(path: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:
     """The bytes of the text members ``wanted`` (names relative to ``R``), each bounded."""
-    from ..archives import iter_files
+    from ..archives import read_members
 
-    full = {f"{ROOT}/{name}": name for name in wanted}
-    found: dict[str, bytes] = {}
-    for member, reader in iter_files(path, select=lambda m: m.name in full):
-        name, cap = full[member.name], MAX_TEXT_BYTES[full[member.name]]
-        if name in found:
-            raise FormatError(f"{path}!{member.name}: the member occurs twice in the zip")
-        if member.size > cap:
-            raise FormatError(
-                f"{path}!{member.name}: {member.size} bytes, expected at most {cap}; is this "
-                "tiny-imagenet-200.zip?"
-            )
-        found[name] = reader.read(cap + 1)
-    missing = [f"{ROOT}/{n}" for n in wanted if n not in found]
-    if missing:
-        raise FormatError(
-            f"{path}: no member {', '.join(missing)}; is this tiny-imagenet-200.zip? Delete it "
-            "and download it again"
-        )
-    return found
+    caps = {f"{ROOT}/{name}": MAX_TEXT_BYTES[name] for name in wanted}
+    found = read_members(path, caps, what="tiny-imagenet-200.zip")
+    return {name: found[f"{ROOT}/{name}"] for name in wanted}
 
 
 def _lines(data: bytes, label: str) -> list[str]:
