@@ -127,3 +127,22 @@ def pets_entry(tmp_path: Path) -> Iterator[str]:
                                progress=False)  # fmt: skip
     yield spec.name
     catalog.unregister(spec.name)
+
+
+@pytest.fixture
+def sized_takes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """``(decode threads of the source, calling thread's name)`` of every sized ``take`` of an
+    encoded source (packed stores, boxed splits) made during the test."""
+    import threading
+
+    from imagesets.sources import EncodedSource
+
+    calls: list[tuple[int, str]] = []
+    real = EncodedSource._take_sized
+
+    def spy(self: EncodedSource, rows: Any, size: int) -> Any:
+        calls.append((self._workers, threading.current_thread().name))
+        return real(self, rows, size)
+
+    monkeypatch.setattr(EncodedSource, "_take_sized", spy)
+    return calls

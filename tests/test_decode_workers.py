@@ -241,29 +241,18 @@ def test_a_packed_split_keeps_the_feeds_workers_and_chosen_rows_get_one(
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_sources_own_threads_give_way_to_the_feeds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+    tmp_path: Path, sized_takes: list[tuple[int, str]], workers: int
 ) -> None:
     """A source that decodes each ``take`` on its own threads (a packed split: all cores)
     decodes on one thread inside a feed, so ``workers`` threads are all there are; the
     batches are the same bytes, and the source itself keeps its threads."""
-    import threading
-
     own = _packed(tmp_path / "data.bin").source.on_threads(3).pixels(SIZE, "test")
-    seen: list[tuple[int, str]] = []
-    real = PackedSource._take_sized
-
-    def spy(self: PackedSource, rows: Any, size: int) -> Any:
-        seen.append((self._workers, threading.current_thread().name))
-        return real(self, rows, size)
-
-    monkeypatch.setattr(PackedSource, "_take_sized", spy)
     got = _epoch(own, workers=workers)
-    assert {w for w, _ in seen} == {1}
-    assert all(name.startswith("imagesets") for _, name in seen)
-    seen.clear()
+    assert {w for w, _ in sized_takes} == {1}
+    assert all(name.startswith("imagesets") for _, name in sized_takes)
+    sized_takes.clear()
     own.take(np.arange(4))
-    assert seen[0][0] == 3
-    monkeypatch.setattr(PackedSource, "_take_sized", real)
+    assert sized_takes == [(3, "MainThread")]
     _same(got, _epoch(_packed(tmp_path / "other.bin"), workers=workers))
 
 

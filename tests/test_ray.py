@@ -90,24 +90,15 @@ def test_to_ray_of_a_packed_split_decodes_to_size(packed: Split) -> None:
 
 
 def test_a_ray_task_decodes_its_block_on_one_thread(
-    packed: Split, monkeypatch: pytest.MonkeyPatch
+    packed: Split, monkeypatch: pytest.MonkeyPatch, sized_takes: list[tuple[int, str]]
 ) -> None:
     """A task holds one CPU of Ray's, so it decodes on one thread, not the split's pool."""
     from imagesets.adapters.ray import _read_rows
-    from imagesets.sources import PackedSource
 
-    seen: list[int] = []
-    real = PackedSource._take_sized
-
-    def spy(self: PackedSource, rows: Any, size: int) -> Any:
-        seen.append(self._workers)
-        return real(self, rows, size)
-
-    monkeypatch.setattr(PackedSource, "_take_sized", spy)
     monkeypatch.setattr("imagesets.sources.default_workers", lambda: 3)  # the split's own pool
     ids = np.arange(2, 9)
     got = _read_rows({"id": ids}, recipe=PortableSplit.of(packed), size=24)
-    assert seen == [1]
+    assert [w for w, _ in sized_takes] == [1]
     assert np.array_equal(got["image"], packed.pixels(24).take(ids))
 
 

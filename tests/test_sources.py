@@ -192,24 +192,14 @@ def test_to_dask(case: Case) -> None:
 
 @pytest.mark.parametrize("case", ["packed", "boxed"], indirect=True)
 def test_to_dask_decodes_each_chunk_on_one_thread(
-    case: Case, monkeypatch: pytest.MonkeyPatch
+    case: Case, monkeypatch: pytest.MonkeyPatch, sized_takes: list[tuple[int, str]]
 ) -> None:
     """dask's threads are the parallelism: a chunk is not decoded on the source's own pool."""
-    from imagesets.sources import EncodedSource
-
     split = case.split
     monkeypatch.setattr(split.source, "_workers", 3)  # the split's own pool: 3 threads
-    seen: list[int] = []
-    real = EncodedSource._take_sized
-
-    def spy(self: EncodedSource, rows: Any, size: int) -> Any:
-        seen.append(self._workers)
-        return real(self, rows, size)
-
-    monkeypatch.setattr(EncodedSource, "_take_sized", spy)
     x, _ = split.to_dask(chunks=3, size=SIZE)
     np.testing.assert_array_equal(x.compute(), _decoded(split))
-    assert seen and set(seen) == {1}
+    assert sized_takes and {w for w, _ in sized_takes} == {1}
 
 
 def test_torch_feeds(case: Case) -> None:
