@@ -191,3 +191,14 @@ def test_backends_name_the_libraries_that_decode_and_resize(
     monkeypatch.setattr(imaging, "_simplejpeg", lambda: None)
     pillow = f"Pillow {PIL.__version__}"
     assert backends() == {"decoder": pillow, "resizer": f"{pillow} (BILINEAR)"}
+
+
+def test_a_split_the_reader_does_not_hold_is_an_entry_error() -> None:
+    request = ReadRequest("zoo", "val", {}, {})
+    request.check_split(("train", "val"), "the zoo zip")
+    with pytest.raises(
+        CatalogError,
+        match=r"dataset 'zoo': the zoo zip holds the splits \['train', 'test'\], not 'val'; "
+        "fix the entry",
+    ):
+        request.check_split(("train", "test"), "the zoo zip")

@@ -35,7 +35,7 @@ import functools
 import importlib
 import struct
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeAlias
@@ -133,6 +133,20 @@ class ReadRequest:
         if not isinstance(value, bool):
             raise self.option_error(key, "true or false")
         return value
+
+    def check_split(self, splits: Iterable[str], holder: str) -> None:
+        """Refuse a split the reader does not have: ``holder`` (``"Food-101"``) holds only
+        ``splits``.
+
+        Raises:
+            CatalogError: naming the dataset, ``splits`` and the split asked (the entry is wrong).
+        """
+        names = list(splits)
+        if self.split not in names:
+            raise CatalogError(
+                f"dataset {self.dataset!r}: {holder} holds the splits {names}, not "
+                f"{self.split!r}; fix the entry"
+            )
 
     def file(self, role: str) -> Path:
         """The path for ``role``; a clear error if the catalog entry does not give it."""

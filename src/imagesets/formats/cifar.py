@@ -106,11 +106,7 @@ def _context(request: ReadRequest, edition: str) -> _Context:
             f"'cifar10' or 'cifar100', the entry gives {variant!r}"
         )
     root, splits, meta = _LAYOUTS[(edition, variant)]
-    if request.split not in splits:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: {edition} has splits {sorted(splits)}, "
-            f"not {request.split!r}"
-        )
+    request.check_split(sorted(splits), edition)
     batches = splits[request.split]
     return _Context(request, edition, variant, _VARIANTS[variant], root, batches, meta)
 

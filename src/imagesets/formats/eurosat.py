@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, CatalogError, FormatError
+from ..errors import ArgumentError, FormatError
 from . import JSON, ReadRequest, ReadResult, SplitWriter
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
@@ -113,11 +113,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
         FormatError: an unknown class folder, an empty class, a count not the catalog's.
         CatalogError: another split, or bad options.
     """
-    if request.split not in SPLITS:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: the EuroSAT reader draws the splits {list(SPLITS)} "
-            f"from the one zip, not {request.split!r}; fix the entry"
-        )
+    request.check_split(SPLITS, "the EuroSAT reader (drawn from the one zip)")
     index = _classes(request)
     opts = ImageOptions.parse(request)
     fraction, seed = _fraction(request), request.int_option("seed", low=0) or 0

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CatalogError, FormatError
+from ..errors import FormatError
 from . import ReadRequest, ReadResult, SplitWriter
 from .image_sink import ImageOptions, ImageSource, Record, write_images
 
@@ -119,11 +119,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
         FormatError: a bad MAT-file, an image number listed twice, an image missing.
         CatalogError: another split, or a bad ``classes`` option.
     """
-    if request.split not in SPLITS:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: Flowers-102 has the splits {list(SPLITS)}, not "
-            f"{request.split!r}; fix the entry"
-        )
+    request.check_split(SPLITS, "Flowers-102")
     classes = _classes(request)
     opts = ImageOptions.parse(request)
     labels_path, setid_path = Path(request.file("labels")), Path(request.file("setid"))

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import CatalogError, FormatError
+from ..errors import FormatError
 from . import ReadRequest, ReadResult, SplitWriter
 from ._listed import listed_images
 from .image_sink import ImageOptions, ImageSource, Record, write_images
@@ -112,11 +112,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
         FormatError: a bad list file, a listed image missing or stored twice.
         CatalogError: another split, or a bad ``classes`` option.
     """
-    if request.split not in SPLITS:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: Food-101 lists the splits {list(SPLITS)}, not "
-            f"{request.split!r}; fix the entry"
-        )
+    request.check_split(SPLITS, "Food-101")
     index = _classes(request)
     opts = ImageOptions.parse(request)
     path = Path(request.file("archive"))

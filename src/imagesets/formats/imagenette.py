@@ -159,11 +159,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
             a count that is not the catalog's.
         CatalogError: a split other than train/val, or bad entry options.
     """
-    if request.split not in SPLITS:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: Imagenette archives hold the splits {list(SPLITS)}, "
-            f"not {request.split!r}; fix the entry"
-        )
+    request.check_split(SPLITS, "an Imagenette archive")
     index, csv_name = _options(request)
     opts = ImageOptions.parse(request)
     if opts.size is not None and request.count is None:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CatalogError, FormatError
+from ..errors import FormatError
 from . import ReadRequest, ReadResult, SplitWriter
 from ._listed import listed_images
 from .image_sink import ImageOptions, ImageSource, Record, write_images
@@ -166,11 +166,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
         FormatError: a bad list file, a listed image missing, a count not the catalog's.
         CatalogError: another split, or a bad ``breeds`` option.
     """
-    if request.split not in SPLITS:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: Oxford-IIIT Pet lists the splits {list(SPLITS)}, "
-            f"not {request.split!r}; fix the entry"
-        )
+    request.check_split(SPLITS, "Oxford-IIIT Pet")
     breeds = _breeds(request)
     opts = ImageOptions.parse(request)
     entries = _read_list(Path(request.file("annotations")), request.split, breeds)

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import CatalogError, FormatError
+from ..errors import FormatError
 from ..imaging import default_workers
 from . import JSON, ReadRequest, ReadResult, SplitWriter
 from .image_sink import ImageOptions, ImageSource, Record, write_images
@@ -279,11 +279,7 @@ def read_split(request: ReadRequest, out: SplitWriter) -> ReadResult:
             the classes or the annotations, a count not the catalog's.
         CatalogError: another split, or bad options.
     """
-    if request.split not in SPLITS:
-        raise CatalogError(
-            f"dataset {request.dataset!r}: tiny-imagenet-200.zip holds the splits "
-            f"{list(SPLITS)}, not {request.split!r}; fix the entry"
-        )
+    request.check_split(SPLITS, "tiny-imagenet-200.zip")
     expected = _wnid_option(request)
     opts = ImageOptions(SIDE, None, request.int_option("workers") or default_workers())
     path = Path(request.file("archive"))
