@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,20 +130,33 @@ def pets_entry(tmp_path: Path) -> Iterator[str]:
     catalog.unregister(spec.name)
 
 
+def _thread_name(*args: Any) -> str:
+    return threading.current_thread().name
+
+
+def spy_calls(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, note: Callable[..., Any] = _thread_name
+) -> list[Any]:
+    """Let every call of ``owner.name`` through and record ``note(*args)`` of each, in order
+    (by default the calling thread's name); a method's ``args`` start with ``self``."""
+    calls: list[Any] = []
+    real = getattr(owner, name)
+
+    def spy(*args: Any) -> Any:
+        calls.append(note(*args))
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
 @pytest.fixture
 def sized_takes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """``(decode threads of the source, calling thread's name)`` of every sized ``take`` of an
     encoded source (packed stores, boxed splits) made during the test."""
-    import threading
-
     from imagesets.sources import EncodedSource
 
-    calls: list[tuple[int, str]] = []
-    real = EncodedSource._take_sized
+    def note(source: EncodedSource, *args: Any) -> tuple[int, str]:
+        return source._workers, _thread_name()
 
-    def spy(self: EncodedSource, rows: Any, size: int) -> Any:
-        calls.append((self._workers, threading.current_thread().name))
-        return real(self, rows, size)
-
-    monkeypatch.setattr(EncodedSource, "_take_sized", spy)
-    return calls
+    return spy_calls(monkeypatch, EncodedSource, "_take_sized", note)

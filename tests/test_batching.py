@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import spy_calls
 from imagesets.batching import BatchOptions, BatchPlan, EpochBatches, batches, epoch_indices
 from imagesets.errors import ArgumentError, ImagesetsError
 
@@ -469,22 +470,15 @@ def test_float32_values_are_torchvision_to_tensor_values() -> None:
 def test_big_batches_are_converted_on_several_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     import imagesets.batch_convert as batch_convert
 
-    seen: set[str] = set()
-    real = batch_convert._convert_rows
-
-    def spy(*args: Any) -> None:
-        seen.add(threading.current_thread().name)
-        real(*args)
-
-    monkeypatch.setattr(batch_convert, "_convert_rows", spy)
+    seen = spy_calls(monkeypatch, batch_convert, "_convert_rows")
     monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)
     monkeypatch.setattr(batch_convert._kernels, "_active", "numpy")  # numba: tests/test_kernels.py
     images, labels = _data(n=64)
     list(batches(images, labels, 32, normalize=True, workers=2))
-    assert len(seen) == 2 and any(n.startswith("imagesets-convert") for n in seen)
+    assert len(set(seen)) == 2 and any(n.startswith("imagesets-convert") for n in seen)
     seen.clear()
     list(batches(images, labels, 32, normalize=True, workers=1))
-    assert seen == {threading.current_thread().name}
+    assert seen and set(seen) == {threading.current_thread().name}
 
 
 @pytest.mark.parametrize("shape", [(6, 5, 3), (6, 5)], ids=["rgb", "gray"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 import imagesets._kernels as kernels
 import imagesets.batch_convert as batch_convert
 import imagesets.batching as batching
+from conftest import spy_calls
 from imagesets.batching import BatchOptions, EpochBatches, batches, epoch_indices
 from imagesets.errors import ArgumentError
 
@@ -162,29 +162,15 @@ def test_the_numba_kernel_fills_float_batches_on_several_threads(
     pytest.importorskip("numba")
     monkeypatch.setattr(kernels, "_active", "numba")
     monkeypatch.setattr(batch_convert, "_PARALLEL_BYTES", 0)
-    threads: set[str] = set()
-    real = kernels.fill
-
-    def spy(*args: Any) -> None:
-        threads.add(threading.current_thread().name)
-        real(*args)
-
-    monkeypatch.setattr(kernels, "fill", spy)
-    numpy_rows = batch_convert._convert_rows
-    numpy_calls: list[int] = []
-
-    def numpy_spy(*args: Any) -> None:
-        numpy_calls.append(1)
-        numpy_rows(*args)
-
-    monkeypatch.setattr(batch_convert, "_convert_rows", numpy_spy)
+    threads = spy_calls(monkeypatch, kernels, "fill")
+    numpy_calls = spy_calls(monkeypatch, batch_convert, "_convert_rows")
     images, labels = _every_value(64, (4, 4, 3)), np.zeros(64, np.int64)
     list(batches(images, labels, 32, normalize=True, layout="NCHW", workers=2))
-    assert len(threads) == 2 and any(n.startswith("imagesets-convert") for n in threads)
+    assert len(set(threads)) == 2 and any(n.startswith("imagesets-convert") for n in threads)
     assert numpy_calls == []
     threads.clear()
     list(batches(images, labels, 32, normalize=True, dtype="float16"))
-    assert threads == set() and numpy_calls  # float16: numba does not serve it, numpy does
+    assert threads == [] and numpy_calls  # float16: numba does not serve it, numpy does
 
 
 def test_kernel_name_reports_the_choice_and_the_environment_forces_it(
