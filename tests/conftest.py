@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,19 +115,35 @@ def fake_entry(name: str, files: dict[str, dict[str, Any]], bases: list[str]) ->
     }
 
 
+def imported_fake(
+    builtin: str,
+    tmp_path: Path,
+    roots: Sequence[str],
+    *,
+    counts: dict[str, int],
+    seed: int,
+    folder: Callable[[dict[str, Any]], Path] | None = None,
+) -> Iterator[str]:
+    """The built-in entry ``builtin`` retargeted at fakes written in ``tmp_path/given`` (no
+    server: the files are imported from ``folder(fakes)``, default that folder), registered
+    and imported under each of ``tmp_path/root``; yields its name, unregistered after."""
+    entry, fakes = retarget_with_fakes(
+        catalog.builtin_entry(builtin), tmp_path / "given", "http://127.0.0.1:1/",
+        counts=counts, seed=seed,
+    )  # fmt: skip
+    spec = catalog.register(entry)
+    given = folder(fakes) if folder is not None else tmp_path / "given"
+    for root in roots:
+        import_files(spec.name, [given], root=tmp_path / root, progress=False)
+    yield spec.name
+    catalog.unregister(spec.name)
+
+
 @pytest.fixture
 def pets_entry(tmp_path: Path) -> Iterator[str]:
     """Fake Cats & Dogs zip (corrupt and truncated JPEGs included), imported under a and b."""
-    entry, _ = retarget_with_fakes(
-        catalog.builtin_entry("cats-vs-dogs"), tmp_path / "given", "http://127.0.0.1:1/",
-        counts={"train": 24, "test": 6}, seed=4,
-    )  # fmt: skip
-    spec = catalog.register(entry)
-    for root in ("a", "b"):
-        import_files(spec.name, [tmp_path / "given"], root=tmp_path / root,
-                               progress=False)  # fmt: skip
-    yield spec.name
-    catalog.unregister(spec.name)
+    yield from imported_fake("cats-vs-dogs", tmp_path, ("a", "b"), counts={"train": 24, "test": 6},
+                             seed=4)  # fmt: skip
 
 
 def _thread_name(*args: Any) -> str:

@@ -21,13 +21,13 @@ import pytest
 import ray
 
 import imagesets
+from conftest import imported_fake
 from imagesets import catalog, exports
 from imagesets.adapters.ray import ClusterError, PortableSplit, export_on_ray, run_bounded
 from imagesets.dataset import Split
 from imagesets.errors import ArgumentError
 from imagesets.folders import folder_entry
 from imagesets.formats.image_sink import Record
-from imagesets.testing.entries import retarget_with_fakes
 from imagesets.testing.images import make_fake_tree
 
 pytestmark = [
@@ -208,15 +208,15 @@ def test_prepare_on_ray_writes_the_local_split(
     assert sorted(s["reason"] for s in skipped)[:1] == ["not an image"]
 
 
-def test_a_worker_killed_mid_prepare_is_retried_and_a_failure_leaves_nothing(
-    tree_entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def killed_then_dead(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: Any, attr: str
 ) -> None:
-    from imagesets.formats import image_sink
-
-    local = imagesets.prepare(tree_entry, "train", root=tmp_path / "a", options={"size": 8},
-                              progress=False)  # fmt: skip
-    real = image_sink._decoded
-    marker = str(tmp_path / "killed")
+    """Prepare ``name``'s train split on Ray while ``where.attr`` (run in the tasks) kills its
+    worker once: the retried split equals the local one. Then while it always kills it: a
+    ClusterError, and no split left in the cache."""
+    kw: dict[str, Any] = {"options": {"size": 8}, "progress": False}
+    local = imagesets.prepare(name, "train", root=tmp_path / "a", **kw)
+    real, marker = getattr(where, attr), str(tmp_path / "killed")
 
     def dies_once(*args: Any) -> Any:  # by value to the workers; never run in this process
         if not Path(marker).exists():
@@ -224,21 +224,27 @@ def test_a_worker_killed_mid_prepare_is_retried_and_a_failure_leaves_nothing(
             os._exit(1)
         return real(*args)
 
-    monkeypatch.setattr(image_sink, "_decoded", dies_once)
-    remote = imagesets.prepare(tree_entry, "train", root=tmp_path / "b", options={"size": 8},
-                               engine="ray", progress=False)  # fmt: skip
+    monkeypatch.setattr(where, attr, dies_once)
+    remote = imagesets.prepare(name, "train", root=tmp_path / "b", engine="ray", **kw)
     assert Path(marker).exists()
     assert prepared_files(remote["train"]) == prepared_files(local["train"])
 
     def always_dies(*args: Any) -> Any:
         os._exit(1)
 
-    monkeypatch.setattr(image_sink, "_decoded", always_dies)
+    monkeypatch.setattr(where, attr, always_dies)
     with pytest.raises(ClusterError, match="a Ray task failed after its retries"):
-        imagesets.prepare(tree_entry, "train", root=tmp_path / "c", options={"size": 8},
-                          engine="ray", progress=False)  # fmt: skip
-    variant_dirs = list((tmp_path / "c" / "prepared" / tree_entry).iterdir())
+        imagesets.prepare(name, "train", root=tmp_path / "c", engine="ray", **kw)
+    variant_dirs = list((tmp_path / "c" / "prepared" / name).iterdir())
     assert [p for d in variant_dirs if d.is_dir() for p in d.iterdir()] == []
+
+
+def test_a_worker_killed_mid_prepare_is_retried_and_a_failure_leaves_nothing(
+    tree_entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagesets.formats import image_sink
+
+    killed_then_dead(tree_entry, tmp_path, monkeypatch, image_sink, "_decoded")
 
 
 def holds_bytes(value: Any) -> bool:
@@ -282,16 +288,10 @@ def forbid(monkeypatch: pytest.MonkeyPatch, module: Any, *names: str) -> None:
 @pytest.fixture
 def imagenet_entry(tmp_path: Path) -> Iterator[str]:
     """Fake ImageNet (train: 12 images in class tars, val: 8 flat), imported under a, b, c."""
-    entry, fakes = retarget_with_fakes(
-        catalog.builtin_entry("imagenet"), tmp_path / "given", "http://127.0.0.1:1/",
-        counts={"train": 12, "val": 8}, seed=3,
+    yield from imported_fake(
+        "imagenet", tmp_path, ("a", "b", "c"), counts={"train": 12, "val": 8}, seed=3,
+        folder=lambda fakes: fakes["tars"].facts["ilsvrc"].train.parent,
     )  # fmt: skip
-    spec = catalog.register(entry)
-    folder = fakes["tars"].facts["ilsvrc"].train.parent
-    for root in ("a", "b", "c"):
-        imagesets.import_files(spec.name, [folder], root=tmp_path / root, progress=False)
-    yield spec.name
-    catalog.unregister(spec.name)
 
 
 def test_prepare_on_ray_of_imagenet_tars_writes_the_local_split(
@@ -355,26 +355,4 @@ def test_a_worker_killed_while_reading_a_unit_is_retried(
     local one; one that always dies is a ClusterError and leaves no split."""
     from imagesets.formats import imagenet
 
-    kw: dict[str, Any] = {"options": {"size": 8}, "progress": False}
-    local = imagesets.prepare(imagenet_entry, "train", root=tmp_path / "a", **kw)
-    real, marker = imagenet._train_unit, str(tmp_path / "killed")
-
-    def dies_once(*args: Any) -> Any:  # by value to the workers; never run in this process
-        if not Path(marker).exists():
-            Path(marker).touch()
-            os._exit(1)
-        return real(*args)
-
-    monkeypatch.setattr(imagenet, "_train_unit", dies_once)
-    remote = imagesets.prepare(imagenet_entry, "train", root=tmp_path / "b", engine="ray", **kw)
-    assert Path(marker).exists()
-    assert prepared_files(remote["train"]) == prepared_files(local["train"])
-
-    def always_dies(*args: Any) -> Any:
-        os._exit(1)
-
-    monkeypatch.setattr(imagenet, "_train_unit", always_dies)
-    with pytest.raises(ClusterError, match="a Ray task failed after its retries"):
-        imagesets.prepare(imagenet_entry, "train", root=tmp_path / "c", engine="ray", **kw)
-    variant_dirs = list((tmp_path / "c" / "prepared" / imagenet_entry).iterdir())
-    assert [p for d in variant_dirs if d.is_dir() for p in d.iterdir()] == []
+    killed_then_dead(imagenet_entry, tmp_path, monkeypatch, imagenet, "_train_unit")
