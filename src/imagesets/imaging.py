@@ -207,11 +207,12 @@ def read_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> 
 
 
 def _decode_fast(
-    data: bytes, size: int | None, max_side: int | None
+    data: bytes | memoryview, size: int | None, max_side: int | None
 ) -> tuple[RGB, tuple[int, int]] | None:
-    """(image, full (height, width)) by simplejpeg, or None if it is missing or declines."""
+    """(image, full (height, width)) by simplejpeg, or None if it is missing or declines
+    (``data`` may be a memoryview: a slice of a packed blob, not copied)."""
     sj = _simplejpeg()
-    if sj is None or not data.startswith(_JPEG_MAGIC):
+    if sj is None or data[:3] != _JPEG_MAGIC:
         return None
     try:
         height, width, colorspace, _ = sj.decode_jpeg_header(data)

@@ -8,7 +8,6 @@ benches that swap ``imaging._cv2`` reach it too) and writes the same pixels.
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Iterator
 
@@ -55,21 +54,15 @@ def decode_into(out: RGB, data: bytes | memoryview, *, source: str = "<bytes>") 
 
 def _decode_fast_into(out: RGB, data: bytes | memoryview, size: int) -> bool:
     """:func:`decode_into` by simplejpeg and OpenCV; False if either is missing or declines
-    (``out`` untouched then). The same steps as ``_decode_fast`` + :func:`resize_center_crop`,
-    inlined."""
-    sj, cv2 = imaging._simplejpeg(), imaging._cv2()
-    if sj is None or cv2 is None or data[:3] != imaging._JPEG_MAGIC:
+    (``out`` untouched then): ``imaging._decode_fast``, then :func:`resize_center_crop`'s
+    OpenCV path writing into ``out``."""
+    cv2 = imaging._cv2()
+    if cv2 is None:
         return False
-    try:
-        height, width, colorspace, _ = sj.decode_jpeg_header(data)
-        imaging._check_pixels(height, width)
-        if colorspace not in imaging._SJ_COLORSPACES:
-            return False
-        scale = min(size / min(height, width), 1.0)  # as _min_dims(height, width, size, None)
-        min_h, min_w = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
-        image: RGB = sj.decode_jpeg(data, colorspace="RGB", min_height=min_h, min_width=min_w)
-    except ValueError:
+    decoded = imaging._decode_fast(data, size, None)
+    if decoded is None:
         return False
+    image = decoded[0]
     if image.shape[0] == image.shape[1] == size:
         out[...] = image
         return True
