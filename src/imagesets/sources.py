@@ -309,10 +309,10 @@ class EncodedSource(ImageSource):
     def on_threads(self: _S, workers: int) -> _S:
         """This source with :meth:`take` decoding on ``workers`` threads (int >= 1), over the
         same blob (no bytes copied)."""
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ArgumentError(f"workers: expected an int >= 1, found {workers!r}")
+        from .batch_options import _whole  # the check of the feeds' ``workers``
+
         clone = self._clone()
-        clone._workers = workers
+        clone._workers = _whole("workers", workers, 1)
         return clone
 
     def select(self: _S, rows: Rows) -> _S:
