@@ -79,6 +79,22 @@ def test_prepare_folder_cli_persists_the_entry(
     assert "train label [2] = 0 (animals/domestic/cat)" in capsys.readouterr().out
 
 
+def test_every_command_without_option_uses_the_prepared_form_and_others_are_variants(
+    tree: Path, cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --option, prepare (like show and the API) serves the form prepare-folder built,
+    not the packed default; another size is another variant of the same entry."""
+    assert main(["prepare-folder", str(tree), "--name", "zoo", "--size", "32", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["prepare", "zoo", "--split", "test", "-q"]) == 0
+    assert "zoo/default-size=32/test" in capsys.readouterr().out
+    assert not (cache / "prepared" / "zoo" / "default").exists()
+    assert main(["prepare", "zoo", "--split", "test", "--option", "size=8", "-q"]) == 0
+    small = imagesets.load("zoo", "test", options={"size": 8}, progress=False)["test"]
+    assert small.images.shape == (5, 8, 8, 3)
+    assert imagesets.load("zoo", "test", progress=False)["test"].images.shape == (5, 32, 32, 3)
+
+
 def test_a_tree_without_split_folders_is_one_split(tmp_path: Path) -> None:
     make_fake_tree(tmp_path / "flat", {"a": 2, "b": 3})
     ds = imagesets.from_folder(tmp_path / "flat", size=16, progress=False)

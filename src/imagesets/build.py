@@ -22,26 +22,30 @@ def check_output(
     edition: Edition,
     arrays: Mapping[str, np.ndarray[Any, Any]],
     result: ReadResult,
-    has_options: bool = False,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Counts, image shape and label range against the catalog, before anything is visible.
 
     The count expected is the catalog's less the files the reader reports as skipped. Reader
     options may change the count (a 90/10 split of Cats & Dogs instead of 80/20): for such a
-    variant the reader's own ``count`` is what every array must hold.
+    variant the reader's own ``count`` is what every array must hold. A ``size`` option sets
+    the image side: a folder entry records the side it was prepared at, and ``prepare`` may
+    build another size as another variant, checked against that size.
     """
+    options = options or {}
     expected = edition.counts.get(split, spec.split(split).count) - len(result.skipped or ())
-    if has_options and result.count is not None:
+    if options and result.count is not None:
         expected = result.count
     where = f"{spec.name} {split} (edition {edition.name})"
     for name, arr in arrays.items():
         if (name == "images" or name.endswith("labels")) and arr.shape[0] != expected:
             raise FormatError(f"{where}: {name} holds {arr.shape[0]} items, expected {expected}")
-    images = arrays.get("images")
-    if images is not None and spec.image_shape and images.shape[1:] != spec.image_shape:
-        raise FormatError(
-            f"{where}: one image has shape {images.shape[1:]}, expected {spec.image_shape}"
-        )
+    images, shape = arrays.get("images"), spec.image_shape
+    size = options.get("size")
+    if isinstance(size, int) and len(shape) == 3:
+        shape = (size, size, shape[2])
+    if images is not None and shape and images.shape[1:] != shape:
+        raise FormatError(f"{where}: one image has shape {images.shape[1:]}, expected {shape}")
     labels = arrays.get("labels")
     indices = result.labels_are_class_indices is not False
     if labels is not None and spec.classes and len(labels) and indices:

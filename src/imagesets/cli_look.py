@@ -38,7 +38,7 @@ def _load_split(args: argparse.Namespace) -> Split:
         [args.split] if one else None,  # else every split, parts of a recorded split rule too
         root=args.root,
         sample=args.sample,
-        options=_options(args) or None,
+        options=_options(args),
         progress=_progress(args),
     )
     if args.split is None:

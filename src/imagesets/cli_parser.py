@@ -44,10 +44,15 @@ def _sample(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _options(args: argparse.Namespace) -> dict[str, bool | int | str]:
-    """``--option KEY=VALUE`` pairs; true/false become bools and digits ints."""
+def _options(args: argparse.Namespace) -> dict[str, bool | int | str] | None:
+    """``--option KEY=VALUE`` pairs; true/false become bools and digits ints. None when none
+    is given, as the API's default: a folder dataset's form is then the one it was prepared
+    as (``prepare-folder --size``), for every command alike."""
+    items = getattr(args, "option", None)
+    if not items:
+        return None
     out: dict[str, bool | int | str] = {}
-    for item in getattr(args, "option", []):
+    for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ImagesetsError(f"--option {item!r}: expected KEY=VALUE, e.g. size=64")

@@ -333,7 +333,7 @@ def _build(
         count = edition.counts.get(split, spec.split(split).count)
         request = ReadRequest(spec.name, split, roles, options, count, tick)
         result = get_reader(edition.format)(request, builder.writer)
-        check_output(spec, split, edition, builder.writer.arrays, result, bool(variant.options))
+        check_output(spec, split, edition, builder.writer.arrays, result, dict(variant.options))
         extras = {**result.manifest(), **hierarchy(spec, split, builder.writer.arrays)}
         manifest = builder.commit(_manifest(spec, split, variant, edition, extras))
     _log("prepared %s %s in %.2f s", spec.name, split, time.perf_counter() - started)
